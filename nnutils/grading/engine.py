@@ -1,0 +1,530 @@
+"""Grade one submission: run the student's code in a sandboxed kernel, the tests in here.
+
+For each submitted notebook the grader builds a plan (``notebook.build_plan``): student code
+steps run in the kernel, in order, each with the per-cell timeout; test steps run in this (the
+trusted) process. A test cell's free names that the student's notebook defines become
+:class:`RemoteFunction` objects, so ``perceptron_predict(X, w, b)`` inside a test is a call into
+the kernel whose return value comes back as plain arrays. Every comparison, every tolerance and
+every verdict is computed here, out of the student's reach: redefining ``np.allclose``, patching
+IPython or silencing tracebacks in the kernel changes nothing but the student's own outputs.
+
+A crash or a hang costs the cell it happens in: the kernel is restarted, the cells before are run
+again, and grading goes on. Points already earned are kept.
+"""
+
+import ast
+import builtins
+import contextlib
+import io
+import shutil
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..contract import ALL_FUNCTIONS
+from . import checks, protocol
+from .checks import GradingFailure
+from .kernel import SandboxedKernel
+from .notebook import (
+    Assignment,
+    AssignmentNotebook,
+    NotebookUnreadable,
+    Step,
+    TestCell,
+    build_plan,
+    read_submission,
+)
+from .sandbox import Isolation
+
+MAX_RESTARTS = 3
+
+
+class StudentCodeError(GradingFailure):
+    """The student's function raised, hung, or crashed the kernel while a test called it."""
+
+
+class KernelLost(Exception):
+    """The kernel died or hung during a test; it must be restarted before the next step."""
+
+
+@dataclass
+class Options:
+    timeout: float = 30.0           # per cell, seconds
+    memory_mb: int = 2048
+    total_timeout: float | None = None
+
+    @property
+    def total(self) -> float:
+        return self.total_timeout or max(300.0, 20 * self.timeout)
+
+
+@dataclass
+class TestResult:
+    grade_id: str
+    function: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class NotebookResult:
+    notebook: str
+    file: str | None = None
+    tests: list[TestResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)          # about the whole notebook
+    cell_errors: list[str] = field(default_factory=list)    # errors in the student's cells
+    status: str = "graded"      # "graded", "incomplete" (a crash or hang cost something),
+    #                             "missing" (not submitted), "unreadable" (not a notebook)
+
+    @property
+    def score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    assignment: str
+    notebooks: list[NotebookResult]
+    max_score: float
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(nb.score for nb in self.notebooks)
+
+    @property
+    def status(self) -> str:
+        statuses = [nb.status for nb in self.notebooks]
+        for status in ("unreadable", "missing", "incomplete"):
+            if status in statuses:
+                return status
+        return "graded"
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["score"] = self.score
+        data["status"] = self.status
+        return data
+
+
+def _signature_names(name: str) -> list[str]:
+    sig = ALL_FUNCTIONS.get(name, "")
+    return [part.split("=")[0].strip() for part in sig.strip("()").split(",") if part.strip()]
+
+
+class Session:
+    """The trusted side of one kernel: remote calls with a deadline, handles to kernel objects."""
+
+    def __init__(self, kernel: SandboxedKernel, timeout: float):
+        self.kernel = kernel
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.handles: dict[int, tuple[object, int]] = {}
+        self.lost = False
+
+    def _send(self, payload: dict, arrays: dict, what: str):
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise StudentCodeError(f"the test ran out of time ({self.timeout:g} s) before "
+                                   f"{what} could be called")
+        result, meta, data = self.kernel.request(payload, arrays, remaining)
+        if result.status == "timeout":
+            if not self.kernel.alive():
+                self.lost = True
+                raise KernelLost(f"{what} did not stop within {self.timeout:g} s, even when "
+                                 f"interrupted, so the kernel was restarted")
+            raise StudentCodeError(f"{what} did not finish within {self.timeout:g} s (an "
+                                   f"endless loop, or much slower than needed?)")
+        if result.status == "dead":
+            self.lost = True
+            raise KernelLost(f"the kernel crashed while {what} was running (it ran out of "
+                             f"memory, or the code ended the Python process)")
+        if result.status != "ok":
+            raise StudentCodeError(f"{what} could not be called: {result.error} (did the "
+                                   f"notebook delete or overwrite the grader's helper?)")
+        return meta, data
+
+    def call(self, name: str, args: tuple, kwargs: dict):
+        encoder = protocol.Encoder(self.handles)
+        payload = {"kind": "call", "name": name,
+                   "args": [encoder.encode(a) for a in args],
+                   "kwargs": {k: encoder.encode(v) for k, v in kwargs.items()}}
+        try:
+            meta, data = self._send(payload, encoder.arrays, name)
+        except protocol.ProtocolError as exc:
+            raise StudentCodeError(f"the grader could not read what {name} returned: {exc}") \
+                from None
+        if "error" in meta:
+            err = meta["error"]
+            if err.get("type") == "NotImplementedError" and not err.get("message"):
+                raise StudentCodeError(f"{name} is not written yet (it raises "
+                                       f"NotImplementedError)")
+            where = "\n".join(str(line) for line in err.get("traceback", [])[-4:])
+            raise StudentCodeError(f"{name} raised {err.get('type')}: {err.get('message')}"
+                                   + (f"\n{where}" if where else ""))
+        mutated = meta.get("mutated") or []
+        if mutated:
+            names = _signature_names(name)
+            which = ", ".join(names[i] if i < len(names) else f"argument {i + 1}"
+                              for i in mutated if isinstance(i, int))
+            raise GradingFailure(f"{name} changed its input {which} in place; graded functions "
+                                 f"must not modify their inputs (work on a copy, or build new "
+                                 f"arrays with w = w + ... instead of w += ...)")
+        try:
+            return protocol.Decoder(data, self.handles).decode(meta.get("result"))
+        except protocol.ProtocolError as exc:
+            raise StudentCodeError(f"the grader could not read what {name} returned: {exc}") \
+                from None
+
+    def swap(self, names: list[str]) -> list[str]:
+        """Put the course's version of ``names`` in place of the student's; return those done."""
+        functions = [dict(name=n, module=m, source=src) for n in names
+                     for m, src in [reference_source(n)] if src]
+        if functions:
+            meta, _ = self._send({"kind": "swap", "functions": functions}, {}, "the notebook")
+            if "error" in meta:
+                return []
+        return [f["name"] for f in functions]
+
+    def unswap(self) -> list[str]:
+        """Restore the student's functions; return the stand-ins that were actually called."""
+        meta, _ = self._send({"kind": "unswap"}, {}, "the notebook")
+        used = meta.get("used", [])
+        return [str(n) for n in used] if isinstance(used, list) else []
+
+    def probe(self, names: list[str]) -> tuple[dict, dict]:
+        try:
+            meta, data = self._send({"kind": "probe", "names": names}, {}, "the notebook")
+            if "error" in meta:
+                raise protocol.ProtocolError(meta["error"].get("message", ""))
+            decoder = protocol.Decoder(data, self.handles)
+            values = {k: decoder.decode(v) for k, v in (meta.get("values") or {}).items()}
+            kinds = meta.get("kinds") or {}
+        except protocol.ProtocolError as exc:
+            raise StudentCodeError(f"the grader could not look into the notebook's variables: "
+                                   f"{exc}") from None
+        return kinds, values
+
+
+class RemoteFunction:
+    """Stands in a test cell for a function defined in the student's notebook."""
+
+    def __init__(self, session: Session, name: str):
+        self._session = session
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self._session.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+
+def reference_source(name: str) -> tuple[str, str | None]:
+    """(module, source) of the course library's version of a graded function, if it has one."""
+    import inspect
+
+    import nnutils
+    obj = getattr(nnutils, name, None)
+    if not callable(obj) or not getattr(obj, "__module__", "").startswith("nnutils."):
+        return "", None
+    try:
+        return obj.__module__, inspect.getsource(obj)
+    except (OSError, TypeError):
+        return "", None
+
+
+def free_names(tree: ast.AST) -> set[str]:
+    """Names a piece of code reads but never binds (builtins excluded)."""
+    loads, stores = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stores.add(node.name)
+        elif isinstance(node, ast.arg):
+            stores.add(node.arg)
+        elif isinstance(node, ast.alias):
+            stores.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            stores.add(node.name)
+    return loads - stores - set(dir(builtins))
+
+
+class _TrustedTimeout(Exception):
+    pass
+
+
+def _alarm(seconds: float):
+    """Raise _TrustedTimeout in this thread after ``seconds`` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise _TrustedTimeout()
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, seconds))
+    return old
+
+
+def _cancel_alarm(old) -> None:
+    if old is not None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _failure_message(exc: BaseException, test: TestCell) -> str:
+    """What the student reads: the failure, and the failing line only if it is visible."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<test cell>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    hidden = line is not None and any(a <= line <= b for a, b in test.hidden)
+    if isinstance(exc, NameError):
+        name = getattr(exc, "name", None) or str(exc)
+        text = (f"{name} is not defined when this test runs: define it in its answer cell "
+                f"(did that cell raise an error?)")
+    elif isinstance(exc, (GradingFailure, KernelLost)):
+        text = str(exc)
+    elif isinstance(exc, AssertionError):
+        text = str(exc) or "a check failed"
+    elif isinstance(exc, _TrustedTimeout):
+        text = "the test took too long"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    if line is not None and not hidden and not isinstance(exc, StudentCodeError):
+        code = test.source.splitlines()[line - 1].strip()
+        text += f"\n  (in the visible test, line {line}: {code})"
+    elif hidden:
+        text = "hidden test: " + text
+    return text
+
+
+def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
+             substitute: list[str] = ()) -> TestResult:
+    """Run one instructor test cell here, calling into the student's kernel.
+
+    ``substitute`` names graded functions that already failed their own tests: the course's
+    version stands in for them during this test, and the message says so.
+    """
+    session = Session(kernel, timeout)
+    swapped: list[str] = []
+    used: list[str] = []
+    # the helpers a test cell uses come from here, never from the student's kernel
+    namespace = {name: getattr(checks, name) for name in checks.__all__}
+    namespace.update(np=np, numpy=np, __name__="__nncourse_test__", __builtins__=builtins)
+    result = TestResult(test.grade_id, test.function, 0.0, test.points, False)
+    old = None
+    try:
+        tree = ast.parse(test.source)
+        unknown = sorted(n for n in free_names(tree) if n not in namespace)
+        if unknown:
+            kinds, values = session.probe(unknown)
+            for name in unknown:
+                if kinds.get(name) == "function":
+                    namespace[name] = RemoteFunction(session, name)
+                elif kinds.get(name) == "value" and name in values:
+                    namespace[name] = values[name]
+        swapped = session.swap(list(substitute)) if substitute else []
+        code = compile(tree, "<test cell>", "exec")
+        old = _alarm(timeout + 5)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(code, namespace)
+        finally:
+            _cancel_alarm(old)
+            old = None
+            if swapped and not session.lost:
+                used = session.unswap()
+        result.passed, result.points = True, test.points
+    except (Exception, _TrustedTimeout) as exc:
+        _cancel_alarm(old)
+        result.message = _failure_message(exc, test)
+        if isinstance(exc, KernelLost) or session.lost:
+            result.message += " [kernel restarted]"
+            raise _Lost(result) from None
+    if used:
+        names, its = " and ".join(used), "its" if len(used) == 1 else "their"
+        result.message = (result.message + "\n" if result.message else "") + (
+            f"(Your {names} failed {its} own tests, so this test used the course's version in "
+            f"{its} place: a mistake is counted only once.)")
+    return result
+
+
+class _Lost(Exception):
+    """Carries the result of a test during which the kernel was lost."""
+
+    def __init__(self, result: TestResult):
+        super().__init__(result.message)
+        self.result = result
+
+
+def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
+                   scratch: Path, lib: Path, isolation: Isolation, slot: int,
+                   options: Options, extra_files: list[Path]) -> NotebookResult:
+    result = NotebookResult(anb.name)
+    zero = [TestResult(t.grade_id, t.function, 0.0, t.points, False) for t in anb.tests]
+    if note:
+        result.notes.append(note)
+    if path is None:
+        result.status = "missing"
+        result.tests = zero
+        for t in result.tests:
+            t.message = "not graded: the notebook was not submitted"
+        return result
+    result.file = path.name
+    try:
+        student = read_submission(path)
+    except NotebookUnreadable as exc:
+        result.notes.append(str(exc))
+        result.status = "unreadable"
+        result.tests = zero
+        for t in result.tests:
+            t.message = "not graded: the notebook could not be read"
+        return result
+    plan = build_plan(anb, student)
+    missing = {t.grade_id for t in anb.tests} - {s.test.grade_id for s in plan if s.test}
+    assert not missing, missing
+    scratch.mkdir(parents=True, exist_ok=True)
+    for extra in extra_files:
+        shutil.copy(extra, scratch / extra.name)
+    kernel = SandboxedKernel(scratch, lib, isolation, slot, options.memory_mb)
+    remaining: dict[str, int] = {}
+    for step in plan:
+        if step.test:
+            remaining[step.test.function] = remaining.get(step.test.function, 0) + 1
+    failed_functions: set[str] = set()
+    fresh_shim = True
+    started = time.monotonic()
+    done: list[Step] = []           # code steps that ran without killing the kernel
+    restarts = 0
+    try:
+        kernel.start()
+        for step in plan:
+            if time.monotonic() - started > options.total:
+                result.status = "incomplete"
+                if step.test:
+                    result.tests.append(TestResult(
+                        step.test.grade_id, step.test.function, 0.0, step.test.points, False,
+                        f"not run: the notebook used more than {options.total:g} s in all"))
+                continue
+            if step.kind == "code":
+                fresh_shim = False
+                res = kernel.execute(step.source, options.timeout)
+                if res.status == "ok":
+                    done.append(step)
+                    continue
+                if res.status == "error":
+                    done.append(step)
+                    result.cell_errors.append(f"{step.label} raised {res.error}")
+                    continue
+                if res.status == "timeout" and kernel.alive():
+                    result.status = "incomplete"
+                    result.cell_errors.append(f"{step.label} was stopped after "
+                                              f"{options.timeout:g} s (an endless loop?)")
+                    done.append(step)
+                    continue
+                result.status = "incomplete"
+                why = ("crashed the kernel (out of memory, or the process was ended)"
+                       if res.status == "dead" else
+                       f"ran past {options.timeout:g} s and ignored the interrupt")
+                result.cell_errors.append(f"{step.label} {why}; the kernel was restarted and "
+                                          f"the cells before it run again")
+            else:
+                if not fresh_shim:          # the cells before may have replaced it
+                    kernel.install_shim()
+                    fresh_shim = True
+                function = step.test.function
+                substitute = [f for f in anb.graded_functions if f != function
+                              and f in failed_functions and remaining.get(f, 0) == 0]
+                try:
+                    outcome = run_test(step.test, kernel, options.timeout, substitute)
+                except _Lost as lost:
+                    result.status = "incomplete"
+                    outcome = lost.result
+                result.tests.append(outcome)
+                remaining[function] -= 1
+                if not outcome.passed:
+                    failed_functions.add(function)
+                if kernel.alive():
+                    continue
+            # the kernel is gone: start a new one and replay what ran before
+            restarts += 1
+            if restarts > MAX_RESTARTS:
+                raise KernelLost(f"the kernel crashed {restarts} times")
+            kernel.restart()
+            fresh_shim = False
+            for old in done:
+                kernel.execute(old.source, options.timeout)
+    except KernelLost as exc:
+        result.status = "incomplete"
+        result.notes.append(f"grading stopped early: {exc}")
+    except Exception as exc:   # the grader's own failure must not lose the other points
+        result.status = "incomplete"
+        result.notes.append(f"grading stopped early: internal error {type(exc).__name__}: "
+                            f"{exc}")
+    finally:
+        kernel.shutdown()
+    graded = {t.grade_id for t in result.tests}
+    for t in anb.tests:
+        if t.grade_id not in graded:
+            result.tests.append(TestResult(t.grade_id, t.function, 0.0, t.points, False,
+                                           "not run: grading of this notebook stopped early"))
+    order = {t.grade_id: i for i, t in enumerate(anb.tests)}
+    result.tests.sort(key=lambda t: order[t.grade_id])
+    return result
+
+
+def find_notebook(student_dir: Path, assignment: str, notebook: str, only_one: bool):
+    """Return (path or None, note). Symbolic links are never followed."""
+    def safe(p: Path) -> bool:
+        try:
+            rel = p.relative_to(student_dir)
+        except ValueError:
+            return False
+        parts = [student_dir.joinpath(*rel.parts[:i + 1]) for i in range(len(rel.parts))]
+        return not any(q.is_symlink() for q in parts) and p.is_file()
+
+    for candidate in (student_dir / f"{notebook}.ipynb",
+                      student_dir / assignment / f"{notebook}.ipynb"):
+        if candidate.is_symlink():
+            return None, f"{candidate.relative_to(student_dir)} is a symbolic link; submit " \
+                         f"the notebook file itself"
+        if safe(candidate):
+            return candidate, None
+    found = sorted(p for p in student_dir.rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts and safe(p))
+    if only_one and len(found) == 1:
+        rel = found[0].relative_to(student_dir)
+        return found[0], f"graded {rel} (the expected name is {notebook}.ipynb)"
+    if found:
+        names = ", ".join(str(p.relative_to(student_dir)) for p in found[:5])
+        return None, f"no notebook named {notebook}.ipynb (found: {names})"
+    return None, f"no notebook named {notebook}.ipynb; the folder holds no notebook"
+
+
+def grade_submission(assignment: Assignment, student_dir: Path, workdir: Path, lib: Path,
+                     isolation: Isolation, slot: int, options: Options,
+                     extra_files: list[Path]) -> SubmissionResult:
+    start = time.monotonic()
+    notebooks = []
+    for anb in assignment.notebooks:
+        path, note = find_notebook(student_dir, assignment.name, anb.name,
+                                   len(assignment.notebooks) == 1)
+        scratch = workdir / f"{anb.name}"
+        try:
+            notebooks.append(grade_notebook(anb, path, note, scratch, lib, isolation, slot,
+                                            options, extra_files))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return SubmissionResult(student_dir.name, assignment.name, notebooks,
+                            assignment.max_score, time.monotonic() - start)
