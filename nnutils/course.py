@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nnutils
+import nnutils.grading  # noqa: F401  (skips a slow optional import of jsonschema)
 
 SOURCE_DIR, RELEASE_DIR = "solutions", "assignments"
 

@@ -28,7 +28,7 @@ import numpy as np
 from ..contract import ALL_FUNCTIONS
 from . import checks, protocol
 from .checks import GradingFailure
-from .kernel import SandboxedKernel
+from .kernel import SandboxedKernel, Zygote
 from .notebook import (
     Assignment,
     AssignmentNotebook,
@@ -38,7 +38,6 @@ from .notebook import (
     build_plan,
     read_submission,
 )
-from .sandbox import Isolation
 
 MAX_RESTARTS = 3
 
@@ -325,6 +324,8 @@ def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
     result = TestResult(test.grade_id, test.function, 0.0, test.points, False)
     old = None
     try:
+        if not kernel.begin_serving():
+            raise StudentCodeError("the notebook's kernel did not respond to the grader")
         tree = ast.parse(test.source)
         unknown = sorted(n for n in free_names(tree) if n not in namespace)
         if unknown:
@@ -348,10 +349,15 @@ def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
         result.passed, result.points = True, test.points
     except (Exception, _TrustedTimeout) as exc:
         _cancel_alarm(old)
+        if not kernel.alive():
+            session.lost = True
         result.message = _failure_message(exc, test)
         if isinstance(exc, KernelLost) or session.lost:
             result.message += " [kernel restarted]"
             raise _Lost(result) from None
+    finally:
+        if kernel.alive():
+            kernel.end_serving()
     if used:
         names, its = " and ".join(used), "its" if len(used) == 1 else "their"
         result.message = (result.message + "\n" if result.message else "") + (
@@ -369,8 +375,8 @@ class _Lost(Exception):
 
 
 def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
-                   scratch: Path, lib: Path, isolation: Isolation, slot: int,
-                   options: Options, extra_files: list[Path]) -> NotebookResult:
+                   scratch: Path, zygote: Zygote, options: Options,
+                   extra_files: list[Path]) -> NotebookResult:
     result = NotebookResult(anb.name)
     zero = [TestResult(t.grade_id, t.function, 0.0, t.points, False) for t in anb.tests]
     if note:
@@ -397,7 +403,7 @@ def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
     scratch.mkdir(parents=True, exist_ok=True)
     for extra in extra_files:
         shutil.copy(extra, scratch / extra.name)
-    kernel = SandboxedKernel(scratch, lib, isolation, slot, options.memory_mb)
+    kernel = SandboxedKernel(scratch, zygote, options.memory_mb)
     remaining: dict[str, int] = {}
     for step in plan:
         if step.test:
@@ -512,18 +518,18 @@ def find_notebook(student_dir: Path, assignment: str, notebook: str, only_one: b
     return None, f"no notebook named {notebook}.ipynb; the folder holds no notebook"
 
 
-def grade_submission(assignment: Assignment, student_dir: Path, workdir: Path, lib: Path,
-                     isolation: Isolation, slot: int, options: Options,
-                     extra_files: list[Path]) -> SubmissionResult:
+def grade_submission(assignment: Assignment, student_dir: Path, zygote: Zygote,
+                     options: Options, extra_files: list[Path]) -> SubmissionResult:
+    """Grade one student's folder with kernels forked by ``zygote``."""
     start = time.monotonic()
     notebooks = []
     for anb in assignment.notebooks:
         path, note = find_notebook(student_dir, assignment.name, anb.name,
                                    len(assignment.notebooks) == 1)
-        scratch = workdir / f"{anb.name}"
+        scratch = zygote.home / f"{student_dir.name}-{anb.name}"
         try:
-            notebooks.append(grade_notebook(anb, path, note, scratch, lib, isolation, slot,
-                                            options, extra_files))
+            notebooks.append(grade_notebook(anb, path, note, scratch, zygote, options,
+                                            extra_files))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return SubmissionResult(student_dir.name, assignment.name, notebooks,

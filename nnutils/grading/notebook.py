@@ -158,6 +158,19 @@ class Assignment:
     def graded_functions(self) -> list[str]:
         return [f for nb in self.notebooks for f in nb.graded_functions]
 
+    def imported_modules(self) -> list[str]:
+        """Modules the notebooks import (for kernels to have them loaded in advance)."""
+        found: set[str] = set()
+        for anb in self.notebooks:
+            for cell in anb.release.cells:
+                if cell.cell_type != "code":
+                    continue
+                for match in re.finditer(r"^\s*(?:from|import)\s+([\w.]+)", cell.source, re.M):
+                    found.add(match.group(1))
+                if "load_digits" in cell.source:
+                    found.add("sklearn.datasets")
+        return sorted(found)
+
 
 def load_assignment(course_root: Path, name: str, source_dir: str = "solutions",
                     release_dir: str = "assignments") -> Assignment:

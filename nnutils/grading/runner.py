@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .engine import NotebookResult, Options, SubmissionResult, TestResult, grade_submission
+from .kernel import Zygote
 from .notebook import Assignment, AssignmentError, load_assignment
 from .report import write_reports
 from .sandbox import build_library, detect_isolation, warn_if_partial
@@ -31,18 +32,19 @@ _worker: dict = {}
 
 def _init_worker(slots, assignment: Assignment, workdir: Path, lib: Path, options: Options,
                  extra: list[Path]) -> None:
-    _worker.update(slot=slots.get(), assignment=assignment, workdir=workdir, lib=lib,
-                   options=options, extra=extra, isolation=detect_isolation())
+    from multiprocessing.util import Finalize
+
+    slot = slots.get()
+    zygote = Zygote(workdir / f"worker{slot}", lib, detect_isolation(),
+                    assignment.imported_modules())
+    Finalize(zygote, zygote.stop, exitpriority=10)
+    _worker.update(assignment=assignment, options=options, extra=extra, zygote=zygote)
 
 
 def _grade_in_worker(student_dir: Path) -> SubmissionResult:
     w = _worker
-    scratch = w["workdir"] / f"slot{w['slot']}" / "s"
-    try:
-        return grade_submission(w["assignment"], student_dir, scratch, w["lib"],
-                                w["isolation"], w["slot"], w["options"], w["extra"])
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    return grade_submission(w["assignment"], student_dir, w["zygote"], w["options"],
+                            w["extra"])
 
 
 def _failed(assignment: Assignment, student: str, why: str) -> SubmissionResult:
@@ -126,6 +128,7 @@ def _run_pool(assignment, students, workdir, options, extra, jobs, results, prog
                disable=not progress, dynamic_ncols=True)
     failed = 0
     while pending:
+        before = len(pending)
         slots = ctx.Queue()
         for slot in range(jobs):
             slots.put(slot)
@@ -159,7 +162,11 @@ def _run_pool(assignment, students, workdir, options, extra, jobs, results, prog
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if broken and pending:
-            # a worker died: the first submission still pending is blamed and skipped
+            if len(pending) == before:
+                bar.close()
+                raise GradingError("the grading workers stopped before grading anything (see "
+                                   "the errors above); nothing was written")
+            # a worker died mid-way: the first submission still pending is blamed and skipped
             victim = pending.pop(0)
             results[victim.name] = _failed(assignment, victim.name, "a grading worker died")
             failed += 1

@@ -1,19 +1,22 @@
-"""Run a student's kernel where it can see nothing but its own scratch folder.
+"""Where students' kernels run: a sandbox in which they can see nothing but their own folder.
 
-With bubblewrap (Debian's ``bubblewrap`` package) and root, each kernel gets:
+With bubblewrap (Debian's ``bubblewrap`` package) and root, each grading worker gets a sandbox
+(see ``zygote.py``) with:
 
 - a private mount namespace holding only the system (``/usr``, ``/etc``), the Python installation,
-  a copy of ``nnutils`` with the assignment's graded functions removed, and the scratch folder;
-  the repository, ``solutions/``, the gradebook, other submissions and the output folder do not
-  exist in it;
+  a copy of ``nnutils`` with the assignment's graded functions removed, and the worker's folder;
+  the repository, ``solutions/``, the gradebook, other workers' submissions and the output folder
+  do not exist in it, and /tmp is read-only;
 - no network (a private network namespace with nothing in it but a loopback that is down);
-- a private PID namespace, so the whole tree of processes dies with the sandbox;
-- its own unprivileged user id (one per grading process) with no capabilities;
-- limits: address space (``--memory``), processes (``nproc``), file size, no core dumps.
+- a private PID namespace, so every process in it dies with the sandbox;
 
-Without root, bubblewrap still gives the namespaces, but the process limit would count the
-grader's own processes too, so it is left out. Without bubblewrap, only the resource limits
-apply and the grader says loudly that submissions are not isolated.
+and each submission's kernel, forked inside it, gets its own unprivileged user id (no
+capabilities, no new privileges), a folder only that id can enter, and limits on address space
+(``--memory``), processes, file size and core dumps.
+
+Without root, bubblewrap still gives the namespaces, but kernels cannot get user ids of their
+own, so the process limit is left out. Without bubblewrap, only the resource limits apply and
+the grader says loudly that submissions are not isolated.
 """
 
 import ast
@@ -28,9 +31,7 @@ from pathlib import Path
 
 import nnutils
 
-# A sandbox runs as user id BASE_UID + the pid of the grading process that started it: no two
-# live sandboxes share a user id, so no two share a process limit, even across grading runs.
-BASE_UID = 100000
+BASE_UID = 100000    # kernels run as BASE_UID + 64 * (grading process id) + n
 NPROC_LIMIT = 128     # processes and threads per sandbox user
 FSIZE_LIMIT = 512 * 2**20
 
@@ -66,9 +67,9 @@ def detect_isolation() -> Isolation:
     if not ok:
         return Isolation("none", "bubblewrap cannot create namespaces here (unprivileged user "
                                  "namespaces are disabled?)")
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        return Isolation("bwrap", "not running as root, so submissions share the grader's user"
-                                  " id and have no process limit")
+    if os.geteuid() != 0:
+        return Isolation("bwrap", "not running as root, so submissions share one user id and "
+                                  "have no process limit")
     return Isolation("bwrap-root")
 
 
@@ -106,18 +107,21 @@ def python_roots() -> list[Path]:
     return [r for r in kept if not any(o != r and o in r.parents for o in kept)]
 
 
-def bwrap_command(isolation: Isolation, scratch: Path, lib: Path, slot: int, memory_mb: int,
-                  env: dict[str, str]) -> list[str]:
-    """The command prefix that starts a process inside the sandbox."""
-    limits = ["prlimit", f"--as={memory_mb * 2**20}", f"--fsize={FSIZE_LIMIT}", "--core=0"]
+def zygote_command(isolation: Isolation, home: Path, lib: Path, env: dict[str, str]) -> list[str]:
+    """The command prefix that starts a worker's zygote inside its sandbox.
+
+    The sandbox sees the system, the Python installation, the stripped library (read-only) and
+    the worker's folder ``home``, where each submission gets a folder of its own. /tmp is
+    read-only: kernels get their own TMPDIR.
+    """
     if isolation.mode == "none":
-        return limits + ["env", "-i"] + [f"{k}={v}" for k, v in env.items()] + ["--"]
-    if isolation.full:
-        limits.append(f"--nproc={NPROC_LIMIT}")
+        return ["env", "-i"] + [f"{k}={v}" for k, v in env.items()] + ["--"]
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
+            "--unshare-cgroup-try", "--die-with-parent", "--clearenv",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev",
+            "--perms", "0755", "--tmpfs", "/tmp",
+            "--perms", "0755", "--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm"]
     for name in ("bin", "sbin", "lib", "lib64", "lib32"):
         target = Path("/") / name
         if target.is_symlink():
@@ -128,22 +132,23 @@ def bwrap_command(isolation: Isolation, scratch: Path, lib: Path, slot: int, mem
     for root in python_roots():
         _bind_with_parents(args, made, root, "--ro-bind")
     _bind_with_parents(args, made, lib, "--ro-bind")
-    _bind_with_parents(args, made, scratch, "--bind")
-    args += ["--chdir", str(scratch)]
+    _bind_with_parents(args, made, home, "--bind")
+    args += ["--remount-ro", "/tmp", "--chdir", str(home)]
     for key, value in env.items():
         args += ["--setenv", key, value]
     if isolation.full:
-        uid = sandbox_uid(isolation, slot)
-        args += ["--cap-add", "CAP_SETUID,CAP_SETGID", "--", "setpriv", f"--reuid={uid}",
-                 f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
+        args += ["--cap-add", "CAP_SETUID,CAP_SETGID"]
     else:
-        args += ["--unshare-user", "--"]
-    return limits + args
+        args += ["--unshare-user"]
+    return args + ["--"]
 
 
-def sandbox_uid(isolation: Isolation, slot: int = 0) -> int | None:
-    """The user id for sandboxes started by this process (None without full isolation)."""
-    return BASE_UID + os.getpid() if isolation.full else None
+def sandbox_uid(isolation: Isolation, n: int = 0) -> int | None:
+    """The user id of this process's n-th kernel (None without full isolation).
+
+    Blocks of 64 ids per grading process: no two live kernels share an id, even across runs.
+    """
+    return BASE_UID + 64 * os.getpid() + n % 64 if isolation.full else None
 
 
 class _DisableFunctions(ast.NodeTransformer):
@@ -186,7 +191,7 @@ def build_library(dest: Path, disabled: set[str]) -> list[str]:
         if "__pycache__" in rel.parts or path.is_dir():
             continue
         if rel.parts[0] == "grading" and rel.name not in ("__init__.py", "checks.py",
-                                                                 "protocol.py"):
+                                                                 "protocol.py", "zygote.py"):
             continue
         out = target / rel
         out.parent.mkdir(parents=True, exist_ok=True)
