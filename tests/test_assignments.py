@@ -10,8 +10,13 @@ import pytest
 
 from nnutils.course import assignment_names, stale_releases
 from nnutils.grading.engine import free_names
-from nnutils.grading.notebook import (cell_kind, fill_answers, load_assignment, nbgrader_meta,
-                                      solution_answers)
+from nnutils.grading.notebook import (
+    cell_kind,
+    fill_answers,
+    load_assignment,
+    nbgrader_meta,
+    solution_answers,
+)
 from nnutils.grading.runner import grade_all
 
 ROOT = Path(__file__).resolve().parent.parent

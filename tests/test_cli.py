@@ -11,8 +11,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnutils.grading.notebook import (fill_answers, hidden_line_ranges, load_assignment,
-                                      solution_answers)
+from nnutils.grading.notebook import (
+    fill_answers,
+    hidden_line_ranges,
+    load_assignment,
+    solution_answers,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,7 +105,8 @@ def test_round_trip_release_submit_grade_feedback(course_copy, tmp_path):
     assert re.search(r"^ada\s+13\s+13\s+graded", result.stdout, re.M)
     # feedback: per function, with the reason, and never the hidden test code
     ben = (out / "feedback" / "ben.html").read_text()
-    assert "perceptron_train" in ben and "failed" in ben and "w after training on the four points" in ben
+    assert "perceptron_train" in ben and "failed" in ben
+    assert "w after training on the four points" in ben
     hidden = set()
     for test in anb.tests:
         lines = test.source.splitlines()

@@ -6,9 +6,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnutils.data import make_linearly_separable
-from nnutils.perceptron import (XOR_X, XOR_Y, perceptron_cycle, perceptron_predict,
-                                perceptron_trace, perceptron_train, perceptron_update, sign,
-                                sign_network_forward, xor_network)
+from nnutils.perceptron import (
+    XOR_X,
+    XOR_Y,
+    perceptron_cycle,
+    perceptron_predict,
+    perceptron_trace,
+    perceptron_train,
+    perceptron_update,
+    sign,
+    sign_network_forward,
+    xor_network,
+)
 
 
 def test_sign_of_zero_is_plus_one():

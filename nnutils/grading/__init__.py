@@ -11,7 +11,7 @@ import sys
 # grader's processes skip it. (setdefault: a process that already has it keeps it.)
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from .checks import (
+from .checks import (  # noqa: E402
                      GradingFailure,
                      KernelCode,
                      check,

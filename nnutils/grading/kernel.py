@@ -3,9 +3,9 @@
 Each grading worker starts one sandbox holding a zygote (``zygote.py``) that has imported
 IPython, NumPy and matplotlib once; every submission gets a kernel forked from it, running as its
 own user. The kernel talks to the grader over ZeroMQ ``ipc`` sockets (files in the scratch
-folder), so it needs no network at all. A cell that runs past its deadline is interrupted with SIGINT; a cell
-that ignores the interrupt, or a kernel that dies, is reported as such and the caller decides
-whether to restart.
+folder), so it needs no network at all. A cell that runs past its deadline is interrupted with
+SIGINT; a cell that ignores the interrupt, or a kernel that dies, is reported as such and the
+caller decides whether to restart.
 """
 
 import json
