@@ -59,6 +59,9 @@ def course() -> None:
 def test(args: list[str]) -> None:
     setup("dev")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
+        # one pytest worker per core; a module's tests stay together (they share fixtures)
+        args = ["-n", "auto", "--dist", "loadfile", *args]
     run(str(BIN / "python"), "-m", "pytest", *args)
 
 

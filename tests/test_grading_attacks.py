@@ -132,8 +132,11 @@ def _submissions(tmp: Path, port: int, out: Path) -> dict[str, object]:
     add("forged_points", {"perceptron_predict": WRONG_PREDICT}, mutate=forged_points)
 
     def duplicate_test(nb):
-        nb.cells += [nbformat.from_dict(json.loads(json.dumps(c)))
-                     for c in cells(nb, "test_xor_network")] * 3
+        for copy in range(3):
+            for c in cells(nb, "test_xor_network")[:1]:
+                twin = nbformat.from_dict(json.loads(json.dumps(c)))
+                twin.id = f"copy-{copy}"
+                nb.cells.append(twin)
     add("duplicated_tests", mutate=duplicate_test)
     # --- reading what is not theirs ------------------------------------------------------------
     add("read_solutions", {"perceptron_predict": (

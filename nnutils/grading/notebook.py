@@ -90,7 +90,7 @@ class AssignmentNotebook:
     release: nbformat.NotebookNode
     tests: list[TestCell] = field(default_factory=list)
     graded_functions: list[str] = field(default_factory=list)
-    manual_points: float = 0.0
+    manual: list[tuple[str, float]] = field(default_factory=list)   # (grade_id, points) by hand
 
     @property
     def max_score(self) -> float:
@@ -141,7 +141,7 @@ def load_assignment_notebook(source_path: Path, release_path: Path) -> Assignmen
                                       _function_of(grade_id, cell, answers),
                                       hidden_line_ranges(cell.source), position))
         elif kind in ("manual", "task"):
-            anb.manual_points += float(meta.get("points", 0))
+            anb.manual.append((grade_id, float(meta.get("points", 0))))
     return anb
 
 

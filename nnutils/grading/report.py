@@ -17,12 +17,12 @@ from .engine import SubmissionResult
 from .notebook import Assignment
 
 STYLE = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4} .pass{color:#176f2c;font-weight:600} .fail{color:#b3261e;font-weight:600}
-pre{white-space:pre-wrap;margin:0;font-size:.85rem;background:#fafafa;padding:.3rem}
+img{max-width:100%} pre{white-space:pre-wrap;margin:0;font-size:.85rem;background:#fafafa;padding:.3rem}
 .score{font-size:1.3rem} .note{background:#fff6d6;padding:.5rem;border-radius:4px}
 .num{text-align:right}
 """
@@ -37,7 +37,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def feedback_html(result: SubmissionResult) -> str:
+def feedback_html(result: SubmissionResult, assignment: Assignment | None = None) -> str:
     e = html.escape
     parts = [f"<h1>{e(result.assignment)}: feedback for {e(result.student)}</h1>",
              f"<p class='score'>Score: <b>{_fmt(result.score)}</b> of {_fmt(result.max_score)}"
@@ -63,6 +63,12 @@ def feedback_html(result: SubmissionResult) -> str:
                              f"<td>{'<pre>' + e(t.message) + '</pre>' if t.message else ''}"
                              f"</td></tr>")
         parts.append("</table>")
+        manual = next((anb.manual for anb in assignment.notebooks
+                       if anb.name == nb.notebook), []) if assignment else []
+        if manual:
+            items = ", ".join(f"{e(g)} ({_fmt(p)} point{'s' if p != 1 else ''})"
+                              for g, p in manual)
+            parts.append(f"<p>Graded by hand, not included in the score above: {items}.</p>")
         if nb.cell_errors:
             parts.append("<p>Errors in your cells while the notebook ran:</p><ul>")
             parts += [f"<li>{e(err)}</li>" for err in nb.cell_errors]
@@ -70,22 +76,39 @@ def feedback_html(result: SubmissionResult) -> str:
     return _page(f"{result.assignment} feedback: {result.student}", "".join(parts))
 
 
-def _histogram_png(scores: list[float], max_score: float) -> str:
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _summary_figure(scores: list[float], max_score: float, rates: list[tuple[str, float]]) -> str:
+    """Score histogram (one bar per whole point) beside the pass rate of every test."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
-    bins = max(5, min(20, int(max_score) + 1))
-    ax.hist(scores, bins=bins, range=(0, max_score or 1), color="#3b6ea5", edgecolor="white")
-    ax.set_title("Score distribution")
-    ax.set_xlabel("score")
-    ax.set_ylabel("students")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), dpi=100,
+                                      gridspec_kw={"width_ratios": [1, 1.2]})
+    top = max(1.0, float(max_score))
+    bins = [b - 0.5 for b in range(int(top) + 2)] if top <= 60 else 20
+    left.hist(scores, bins=bins, color="#3b6ea5", edgecolor="white")
+    left.set_title("Score distribution")
+    left.set_xlabel(f"score (out of {max_score:g})")
+    left.set_ylabel("students")
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    names = [name for name, _ in rates][::-1]
+    values = [100 * rate for _, rate in rates][::-1]
+    colours = ["#b3261e" if v < 50 else "#e0a100" if v < 80 else "#176f2c" for v in values]
+    right.barh(names, values, color=colours)
+    right.set_xlim(0, 100)
+    right.set_title("Pass rate per test")
+    right.set_xlabel("students who passed (%)")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    data = _png(fig)
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    return data
 
 
 def summary_html(results: list[SubmissionResult], assignment: Assignment, seconds: float,
@@ -98,15 +121,22 @@ def summary_html(results: list[SubmissionResult], assignment: Assignment, second
              f"<p>{n} submissions graded in {seconds:.1f} s; mean score {mean:.2f} of "
              f"{_fmt(assignment.max_score)}. Isolation: {e(isolation.mode)}"
              f"{' (' + e(isolation.reason) + ')' if isolation.reason else ''}.</p>"]
+    passed_by_test = {}
+    for anb in assignment.notebooks:
+        for t in anb.tests:
+            passed_by_test[(anb.name, t.grade_id)] = sum(
+                1 for r in results for nb in r.notebooks if nb.notebook == anb.name
+                for x in nb.tests if x.grade_id == t.grade_id and x.passed)
     if n:
-        parts.append(f"<img alt='histogram of scores' src='data:image/png;base64,"
-                     f"{_histogram_png(scores, assignment.max_score)}'>")
+        rates = [(g, p / n) for (_, g), p in passed_by_test.items()]
+        parts.append(f"<img alt='score histogram and pass rate per test' "
+                     f"src='data:image/png;base64,"
+                     f"{_summary_figure(scores, assignment.max_score, rates)}'>")
     parts.append("<h2>Pass rate per test</h2><table><tr><th>notebook</th><th>function</th>"
                  "<th>test</th><th class='num'>points</th><th class='num'>passed</th></tr>")
     for anb in assignment.notebooks:
         for t in anb.tests:
-            passed = sum(1 for r in results for nb in r.notebooks if nb.notebook == anb.name
-                         for x in nb.tests if x.grade_id == t.grade_id and x.passed)
+            passed = passed_by_test[(anb.name, t.grade_id)]
             rate = 100 * passed / n if n else 0
             parts.append(f"<tr><td>{e(anb.name)}</td><td><code>{e(t.function)}</code></td>"
                          f"<td>{e(t.grade_id)}</td><td class='num'>{_fmt(t.points)}</td>"
@@ -136,7 +166,7 @@ def write_reports(results: list[SubmissionResult], assignment: Assignment, out: 
             writer.writerow([r.student, r.assignment, _fmt(r.score), _fmt(r.max_score),
                              r.status, *(_fmt(points.get(g, 0.0)) for g in test_ids)])
     for r in results:
-        (feedback / f"{r.student}.html").write_text(feedback_html(r))
+        (feedback / f"{r.student}.html").write_text(feedback_html(r, assignment))
     (out / "summary.html").write_text(summary_html(results, assignment, seconds, isolation))
     (out / "results.json").write_text(json.dumps([r.to_dict() for r in results], indent=1))
 
