@@ -22,7 +22,8 @@ h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4} .pass{color:#176f2c;font-weight:600} .fail{color:#b3261e;font-weight:600}
-img{max-width:100%} pre{white-space:pre-wrap;margin:0;font-size:.85rem;background:#fafafa;padding:.3rem}
+img{max-width:100%}
+pre{white-space:pre-wrap;margin:0;font-size:.85rem;background:#fafafa;padding:.3rem}
 .score{font-size:1.3rem} .note{background:#fff6d6;padding:.5rem;border-radius:4px}
 .num{text-align:right}
 """
