@@ -115,7 +115,7 @@ def zygote_command(isolation: Isolation, home: Path, lib: Path, env: dict[str, s
     read-only: kernels get their own TMPDIR.
     """
     if isolation.mode == "none":
-        return ["env", "-i"] + [f"{k}={v}" for k, v in env.items()] + ["--"]
+        return ["env", "-i"] + [f"{k}={v}" for k, v in env.items()]
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--clearenv",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
