@@ -20,7 +20,7 @@ def _root(args) -> Path:
 
 
 def cmd_check(args) -> int:
-    from .course import all_notebooks, check_notebooks, check_table
+    from .course import CourseError, all_notebooks, check_notebooks, check_table
 
     root = _root(args)
     if args.paths:
@@ -33,9 +33,9 @@ def cmd_check(args) -> int:
             elif path.suffix == ".ipynb" and path.is_file():
                 paths.append(path)
             else:
-                raise SystemExit(f"nncourse check: {p} is not a notebook or a folder")
+                raise CourseError(f"{p} is not a notebook or a folder")
             if root not in path.parents and path != root:
-                raise SystemExit(f"nncourse check: {p} is not inside the course {root}")
+                raise CourseError(f"{p} is not inside the course {root}")
     else:
         paths = all_notebooks(root)
     if not paths:
@@ -66,15 +66,16 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    from .course import CourseError
     from .grading.report import grade_table
     from .grading.runner import grade_all
     from .grading.sandbox import IsolationWarning
 
     root = _root(args)
     if args.jobs is not None and args.jobs < 1:
-        raise SystemExit("nncourse grade: --jobs must be at least 1")
+        raise CourseError("--jobs must be at least 1")
     if args.timeout <= 0 or args.memory < 256:
-        raise SystemExit("nncourse grade: --timeout must be positive and --memory at least 256")
+        raise CourseError("--timeout must be positive and --memory at least 256 (MB)")
     warnings.simplefilter("always", IsolationWarning)
     warnings.formatwarning = lambda msg, cat, *a, **k: f"WARNING: {msg}\n"
     results = grade_all(root, args.assignment, Path(args.submissions), Path(args.out),

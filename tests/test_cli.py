@@ -45,6 +45,12 @@ def test_grade_help_documents_the_options():
     (["grade", "01_perceptron", "examples/submissions/01_perceptron", "--out",
       "examples/submissions/01_perceptron/out"], "must not be inside the submissions"),
     (["release", "no_such_assignment"], "unknown assignment"),
+    (["grade", "01_perceptron", "examples/submissions/01_perceptron", "--out",
+      "/proc/nncourse-out"], "cannot write to the output folder"),
+    (["grade", "01_perceptron", "README.md", "--out", "/tmp/x"], "is not a folder"),
+    (["check", "no/such.ipynb"], "is not a notebook or a folder"),
+    (["grade", "01_perceptron", "examples/submissions/01_perceptron", "--out", "/tmp/x",
+      "--jobs", "0"], "--jobs must be at least 1"),
 ])
 def test_bad_requests_fail_with_one_line_and_no_traceback(args, words):
     result = nncourse(*args)

@@ -85,6 +85,13 @@ def _check_folders(course_root: Path, submissions: Path, out: Path) -> list[Path
         p = (course_root / protected).resolve()
         if out_r == p or p in out_r.parents:
             raise GradingError(f"the output folder must not be inside {protected}/")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".nncourse-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise GradingError(f"cannot write to the output folder {out}: {exc.strerror}") from None
     return students
 
 
