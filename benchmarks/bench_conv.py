@@ -24,8 +24,10 @@ im2col copies, col2im adds, pooling -- is single-threaded in NumPy, so nnutils i
 with idle cores). Targets are judged on that table. A second table pins both sides to ONE thread
 (``torch.set_num_threads(1)`` and, through threadpoolctl, OpenBLAS) so that the algorithms are
 compared without either side profiting from more cores. The thread counts in force are printed
-above each table. Without PyTorch the script times nnutils alone and says so; without
-threadpoolctl it skips the single-thread table.
+above each table, and the load average before and after the run below it: on a 2-core machine any
+other busy process makes multi-threaded matrix products wait for a time slice (steps of 4 ms
+appear), so compare the two tables and rerun when the load was high. Without PyTorch the script
+times nnutils alone and says so; without threadpoolctl it skips the single-thread table.
 
 Finally the naive loop versions are timed once on the smallest shape, to show what vectorizing
 buys.
@@ -254,6 +256,7 @@ def main():
         print("PyTorch is not installed: showing nnutils timings only (no comparison).")
     else:
         print(f"torch {torch.__version__}")
+    load_before = os.getloadavg()[0]
     print()
 
     print_results(run_table(rng), f"Default threads ({thread_report()})")
@@ -272,6 +275,8 @@ def main():
                 torch.set_num_threads(saved)
 
     time_naive(rng)
+    print(f"Load average (1 min) before the run: {load_before:.2f}, after: "
+          f"{os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -30,6 +30,8 @@ formulas above; they are there to be understood. The others compute the same num
   strided copy per kernel offset (i, j) -- HH*WW copies, never a loop over pixels.
 - ``conv2d_backward`` uses the same ``cols``: dw = dout @ cols.T and dcols = w.T @ dout are matrix
   products, and dcols is folded back onto the input (col2im) with one strided add per offset.
+  Large temporaries are kept few: a fresh array the size of ``cols`` costs page faults that can
+  take longer than the arithmetic, so dcols is formed a kernel row at a time in one buffer.
 - ``maxpool2d_forward`` with the default non-overlapping 2 x 2 windows compares strided views: the
   two columns of every pair, then the two rows; any other size or stride takes a general path
   that visits the size*size window offsets.
@@ -255,19 +257,26 @@ def _im2col(xp, HH, WW, stride, Ho, Wo):
     return cols.reshape(C * HH * WW, N * Ho * Wo)
 
 
-def _col2im(dcols, padded_shape, HH, WW, stride, Ho, Wo):
-    """The adjoint of ``_im2col``: dcols (C*HH*WW, N*Ho*Wo) -> dxp (N, C, Hp, Wp).
+def _input_gradient(d, w, padded_shape, stride, Ho, Wo):
+    """col2im of dcols = w.T @ d: the gradient of the padded input, dxp: (N, C, Hp, Wp).
 
-    Every column entry is added back onto the input pixel it was copied from; windows overlap,
-    so the adds accumulate (one strided add per kernel offset).
+    d: (F, N*Ho*Wo) upstream gradient; w: (F, C, HH, WW). Row (ch, i, j) of dcols holds what
+    kernel entry (i, j) sends back to the input pixels it met, so it is added back onto them
+    with one strided add per offset (windows overlap, so the adds accumulate). dcols is formed
+    one kernel row i at a time, C*WW rows, in one reused buffer: only a fraction of it is in
+    memory at once, which saves the page faults that a fresh matrix the size of cols costs.
     """
     N, C = padded_shape[:2]
-    dxp = np.zeros(padded_shape, dcols.dtype)
-    dx_cf = dxp.transpose(1, 0, 2, 3)
-    d6 = dcols.reshape(C, HH, WW, N, Ho, Wo)
+    F, _, HH, WW = w.shape
+    dxp = np.zeros(padded_shape, d.dtype)
+    dx_cf = dxp.transpose(1, 0, 2, 3)  # channel first, like the rows of dcols
+    w_rows = w.astype(d.dtype, copy=False).transpose(2, 1, 3, 0)  # (HH, C, WW, F)
+    dcols_i = np.empty((C * WW, d.shape[1]), d.dtype)
     for i in range(HH):
+        np.matmul(w_rows[i].reshape(C * WW, F), d, out=dcols_i)
+        per_offset = dcols_i.reshape(C, WW, N, Ho, Wo)
         for j in range(WW):
-            dx_cf[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += d6[:, i, j]
+            dx_cf[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += per_offset[:, j]
     return dxp
 
 
@@ -312,8 +321,7 @@ def conv2d_backward(dout, cache):
     d = np.ascontiguousarray(dout.transpose(1, 0, 2, 3), dtype=cols.dtype).reshape(F, -1)
     db = d.sum(axis=1)
     dw = (d @ cols.T).reshape(F, C, HH, WW)
-    dcols = w.reshape(F, C * HH * WW).astype(cols.dtype, copy=False).T @ d
-    dxp = _col2im(dcols, (N, C, H + 2 * pad, W + 2 * pad), HH, WW, stride, Ho, Wo)
+    dxp = _input_gradient(d, w, (N, C, H + 2 * pad, W + 2 * pad), stride, Ho, Wo)
     dx = dxp[:, :, pad:pad + H, pad:pad + W]
     return dx.astype(x.dtype, copy=False), dw.astype(w.dtype, copy=False), \
         db.astype(b.dtype, copy=False)
