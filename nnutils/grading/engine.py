@@ -183,7 +183,11 @@ class Session:
                 from None
 
     def swap(self, names: list[str]) -> list[str]:
-        """Put the course's version of ``names`` in place of the student's; return those done."""
+        """Put the course's version of ``names`` in place of the student's; return those done.
+
+        The course's versions of graded functions call no other graded function (a test in
+        tests/test_contract.py keeps it so), so each can stand in alone.
+        """
         functions = [dict(name=n, module=m, source=src) for n in names
                      for m, src in [reference_source(n)] if src]
         if functions:
@@ -238,6 +242,33 @@ def reference_source(name: str) -> tuple[str, str | None]:
         return obj.__module__, inspect.getsource(obj)
     except (OSError, TypeError):
         return "", None
+
+
+def reference_dependencies(name: str, disabled: set[str]) -> list[str]:
+    """The functions of ``disabled`` that the course's version of ``name`` calls, directly or
+    not, callees first (so that a stand-in would need them too)."""
+    import nnutils
+
+    order: list[str] = []
+
+    def names_in(code) -> set[str]:
+        found = set(code.co_names)
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                found |= names_in(const)
+        return found
+
+    def visit(n: str, stack: tuple) -> None:
+        fn = getattr(nnutils, n, None)
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return
+        for dep in sorted(names_in(code) & set(disabled)):
+            if dep != name and dep not in stack and dep not in order:
+                visit(dep, stack + (dep,))
+                order.append(dep)
+    visit(name, (name,))
+    return order
 
 
 def free_names(tree: ast.AST) -> set[str]:
