@@ -411,3 +411,19 @@ def test_every_student_has_a_row_and_a_feedback_page(graded):
     assert len(rows) - 1 == len(graded["results"])
     for student in graded["results"]:
         assert (graded["out"] / "feedback" / f"{student}.html").is_file()
+
+
+def test_stand_ins_keep_forward_backward_pairs_together():
+    from nnutils.grading.engine import stand_ins
+
+    graded = ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
+              "two_layer_net"]
+    done = dict.fromkeys(graded, 0)
+    # a failed backward brings its (passing) forward along: the cache formats must match
+    assert stand_ins(graded, "two_layer_net", {"affine_backward"}, done) == [
+        "affine_forward", "affine_backward"]
+    # never the function under test, nor a pair whose other half is under test
+    assert stand_ins(graded, "affine_backward", {"affine_forward"}, done) == []
+    # nothing whose tests have not all run yet
+    assert stand_ins(graded, "two_layer_net", {"relu_forward"},
+                     dict(done, relu_backward=1)) == []

@@ -182,13 +182,15 @@ class Session:
             raise StudentCodeError(f"the grader could not read what {name} returned: {exc}") \
                 from None
 
-    def swap(self, names: list[str]) -> list[str]:
+    def swap(self, names: list[str], direct: set[str] = frozenset()) -> list[str]:
         """Put the course's version of ``names`` in place of the student's; return those done.
 
-        The course's versions of graded functions call no other graded function (a test in
+        A stand-in serves the student's code; the test's own calls still reach the student's
+        function, except for the names in ``direct``, which the test gets too. The course's
+        versions of graded functions call no other graded function (a test in
         tests/test_contract.py keeps it so), so each can stand in alone.
         """
-        functions = [dict(name=n, module=m, source=src) for n in names
+        functions = [dict(name=n, module=m, source=src, direct=n in direct) for n in names
                      for m, src in [reference_source(n)] if src]
         if functions:
             meta, _ = self._send({"kind": "swap", "functions": functions}, {}, "the notebook")
@@ -340,7 +342,8 @@ def _failure_message(exc: BaseException, test: TestCell) -> str:
 
 
 def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
-             substitute: list[str] = ()) -> TestResult:
+             substitute: list[str] = (), failed: set[str] = frozenset(),
+             direct: set[str] = frozenset()) -> TestResult:
     """Run one instructor test cell here, calling into the student's kernel.
 
     ``substitute`` names graded functions that already failed their own tests: the course's
@@ -366,7 +369,7 @@ def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
                     namespace[name] = RemoteFunction(session, name)
                 elif kinds.get(name) == "value" and name in values:
                     namespace[name] = values[name]
-        swapped = session.swap(list(substitute)) if substitute else []
+        swapped = session.swap(list(substitute), set(direct)) if substitute else []
         code = compile(tree, "<test cell>", "exec")
         old = _alarm(timeout + 5)
         try:
@@ -389,11 +392,21 @@ def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
     finally:
         if kernel.alive():
             kernel.end_serving()
+    if direct and result.passed:
+        names = " and ".join(sorted(direct))
+        result.message = (f"(Your {names} failed {'its' if len(direct) == 1 else 'their'} own "
+                          f"tests and its cache misled this function; with the course's {names} "
+                          f"making the cache, {test.function} is right, so it keeps its points.)")
+        return result
     if used:
-        names, its = " and ".join(used), "its" if len(used) == 1 else "their"
+        wrong = [n for n in used if n in failed] or used
+        partners = [n for n in used if n not in wrong]
+        names, its = " and ".join(wrong), "its" if len(wrong) == 1 else "their"
+        also = (f", together with the course's {' and '.join(partners)}, which must understand "
+                f"the same cache" if partners else "")
         result.message = (result.message + "\n" if result.message else "") + (
             f"(Your {names} failed {its} own tests, so this test used the course's version in "
-            f"{its} place: a mistake is counted only once.)")
+            f"{its} place{also}: a mistake is counted only once.)")
     return result
 
 
@@ -403,6 +416,35 @@ class _Lost(Exception):
     def __init__(self, result: TestResult):
         super().__init__(result.message)
         self.result = result
+
+
+def _partner(name: str) -> str | None:
+    """The other half of a forward/backward pair (they share the format of their cache)."""
+    for a, b in (("_forward", "_backward"), ("_backward", "_forward")):
+        if name.endswith(a):
+            return name[: -len(a)] + b
+    return None
+
+
+def stand_ins(graded: list[str], tested: str, failed: set[str],
+              remaining: dict[str, int]) -> list[str]:
+    """Which course versions stand in while ``tested`` is tested: every other graded function
+    that failed its own tests, all of which have run. A forward/backward pair stands in
+    together or not at all, since the backward must understand the forward's cache."""
+    def done(f: str) -> bool:
+        return remaining.get(f, 0) == 0
+
+    chosen = []
+    for f in graded:
+        if f == tested or f not in failed or not done(f):
+            continue
+        partner = _partner(f)
+        if partner in graded:
+            if partner == tested or not done(partner):
+                continue
+            chosen.append(partner)
+        chosen.append(f)
+    return sorted(set(chosen), key=graded.index)
 
 
 def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
@@ -481,13 +523,27 @@ def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
                     kernel.install_shim()
                     fresh_shim = True
                 function = step.test.function
-                substitute = [f for f in anb.graded_functions if f != function
-                              and f in failed_functions and remaining.get(f, 0) == 0]
+                substitute = stand_ins(anb.graded_functions, function, failed_functions,
+                                       remaining)
                 try:
-                    outcome = run_test(step.test, kernel, options.timeout, substitute)
+                    outcome = run_test(step.test, kernel, options.timeout, substitute,
+                                       failed_functions)
                 except _Lost as lost:
                     result.status = "incomplete"
                     outcome = lost.result
+                partner = _partner(function)
+                if (not outcome.passed and kernel.alive() and function.endswith("_backward")
+                        and partner in failed_functions and remaining.get(partner, 0) == 0):
+                    # a wrong forward may have cached wrong values: judge the backward again
+                    # on the cache of the course's forward
+                    try:
+                        retry = run_test(step.test, kernel, options.timeout,
+                                         sorted({*substitute, partner}), failed_functions,
+                                         {partner})
+                        if retry.passed:
+                            outcome = retry
+                    except _Lost:
+                        result.status = "incomplete"
                 result.tests.append(outcome)
                 remaining[function] -= 1
                 if not outcome.passed:

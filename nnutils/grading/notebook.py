@@ -129,7 +129,7 @@ def load_assignment_notebook(source_path: Path, release_path: Path) -> Assignmen
         if kind != "plain" and not grade_id:
             raise AssignmentError(f"{source_path.name}: cell {position} has nbgrader metadata "
                                   f"but no grade_id")
-        if grade_id in seen:
+        if grade_id is not None and grade_id in seen:
             raise AssignmentError(f"{source_path.name}: grade_id {grade_id!r} is used twice")
         seen.add(grade_id)
         if kind == "test":

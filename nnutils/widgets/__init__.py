@@ -65,8 +65,9 @@ class PlotPanel:
         import ipywidgets as widgets
 
         self.plot, self.dpi = plot, dpi
-        self.widget = widgets.Image(format="png", layout=widgets.Layout(width=width)
-                                    if width else None)
+        self.widget = widgets.Image(format="png")
+        if width:
+            self.widget.layout.width = width
         self.last_seconds = 0.0
         self.draws = 0
         self.error = ""
