@@ -38,17 +38,17 @@ input projection x_t·Wx of all T steps is ONE matrix product before the loop; i
 pass, dx, dWx and dWh (which need only the per-step pre-activation gradients) are one matrix
 product each after the loop. The loop itself does one (N, H)·(H, H) product and a few in-place
 elementwise operations per step, on buffers allocated once, with NumPy's BLAS held to one thread
-(``_one_blas_thread``).
+(``one_blas_thread``).
 
 All functions keep the input's float dtype (float32 in, float32 out; integers become float64)
 and never modify their inputs.
 """
 
-import contextlib
 
 import numpy as np
 
 from ._checks import as_float_array, check_scalar, check_shape
+from ._threads import one_blas_thread
 
 __all__ = ["clip_gradients", "global_norm", "lstm_backward", "lstm_forward",
            "lstm_step_backward", "lstm_step_forward", "random_rnn_gradient_norms",
@@ -84,30 +84,6 @@ def _common_dtype(*arrays):
 def _cast(dtype, *arrays):
     """Every array in ``dtype``, copying only those that are not already in it."""
     return tuple(a.astype(dtype, copy=False) for a in arrays)
-
-
-_BLAS = None  # threadpoolctl's controller of NumPy's BLAS, found on first use (False: none)
-
-
-def _one_blas_thread():
-    """A context in which NumPy's BLAS runs single-threaded (if threadpoolctl is installed).
-
-    The loop over time does two small matrix products per step, too small to gain from a
-    second thread: the threads must meet after every product, and when another program holds
-    a core that meeting can wait for milliseconds (measured: a 10x slower LSTM on 2 busy cores).
-    The limit is process-wide while the context lasts and is undone when it ends.
-    """
-    global _BLAS
-    if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _BLAS = False
-        else:
-            _BLAS = ThreadpoolController()
-    if _BLAS is False:
-        return contextlib.nullcontext()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def _check_inputs(func, x, h, Wx, Wh, b, gates, sequence):
@@ -214,7 +190,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
     xw += b
     hs = np.empty((t_len + 1, n, H), dtype=x.dtype)
     hs[0] = h0
-    with _one_blas_thread():  # the loop's small products: one thread is faster
+    with one_blas_thread():  # the loop's small products: one thread is faster
         for t in range(t_len):
             out = hs[t + 1]
             np.matmul(hs[t], Wh, out=out)
@@ -245,7 +221,7 @@ def rnn_backward(dh, cache):
     da = np.empty((t_len, n, H), dtype=dtype)  # time-major, like hs
     carry = np.zeros((n, H), dtype=dtype)      # the gradient step t + 1 passes back to h_t
     deriv = np.empty((n, H), dtype=dtype)
-    with _one_blas_thread():  # the loop's small products: one thread is faster
+    with one_blas_thread():  # the loop's small products: one thread is faster
         for t in range(t_len - 1, -1, -1):
             g = da[t]
             np.add(dh[:, t], carry, out=g)
@@ -355,7 +331,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
     ig = np.empty((n, H), dtype=x.dtype)
     hs[0] = h0
     cs[0] = 0
-    with _one_blas_thread():  # the loop's small products: one thread is faster
+    with one_blas_thread():  # the loop's small products: one thread is faster
         for t in range(t_len):
             a = gates[t]
             np.matmul(hs[t], Wh_half, out=a)
@@ -399,7 +375,7 @@ def lstm_backward(dh, cache):
     dhc = np.empty((n, H), dtype=dtype)
     tmp = np.empty((n, H), dtype=dtype)
     tmp3 = np.empty((n, 3 * H), dtype=dtype)
-    with _one_blas_thread():  # the loop's small products: one thread is faster
+    with one_blas_thread():  # the loop's small products: one thread is faster
         for t in range(t_len - 1, -1, -1):
             gt = gates[t]
             i, f, o, g = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]

@@ -421,7 +421,7 @@ def test_changing_the_returned_hidden_states_does_not_change_the_backward(forwar
 
 
 def test_sequence_functions_give_the_same_results_without_threadpoolctl(monkeypatch):
-    import nnutils.rnn as rnn_module
+    import nnutils._threads as threads_module
 
     rng = np.random.default_rng(17)
     x, h0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5))
@@ -429,7 +429,7 @@ def test_sequence_functions_give_the_same_results_without_threadpoolctl(monkeypa
     dh = rng.standard_normal((2, 3, 5))
     hs, cache = lstm_forward(x, h0, *params)
     grads = lstm_backward(dh, cache)
-    monkeypatch.setattr(rnn_module, "_BLAS", False)  # as if threadpoolctl were not installed
+    monkeypatch.setattr(threads_module, "_BLAS", False)  # as if threadpoolctl were not installed
     hs_plain, cache = lstm_forward(x, h0, *params)
     np.testing.assert_allclose(hs_plain, hs, rtol=1e-12)
     for a, b in zip(lstm_backward(dh, cache), grads, strict=True):
