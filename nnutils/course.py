@@ -61,13 +61,15 @@ def _check_names(root: Path, names: list[str] | None) -> list[str]:
     return list(names)
 
 
-def _generate(root: Path, name: str, into: Path) -> Path:
-    """Run nbgrader generate_assignment for ``name`` in a scratch course; return the result."""
+def _generate(root: Path, names: list[str], into: Path) -> dict[str, Path]:
+    """Run nbgrader generate_assignment for ``names`` in one scratch course; return the folder
+    of each student version."""
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 
-    shutil.copytree(root / SOURCE_DIR / name, into / SOURCE_DIR / name,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for name in names:
+        shutil.copytree(root / SOURCE_DIR / name, into / SOURCE_DIR / name,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     config = Config()
     config.CourseDirectory.root = str(into)
     config.CourseDirectory.source_directory = SOURCE_DIR
@@ -79,22 +81,22 @@ def _generate(root: Path, name: str, into: Path) -> Path:
     bindir = str(Path(sys.executable).parent)
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     api = NbGraderAPI(config=config)
-    result = api.generate_assignment(name, force=True)
-    if not result.get("success"):
-        log = (result.get("log") or "") + (result.get("error") or "")
-        lines = [line.strip() for line in log.splitlines()
-                 if re.match(r"\s*(\[ERROR\]|\w+(Error|Exception):)", line)]
-        raise CourseError(f"nbgrader could not generate {name}: "
-                          + (" | ".join(dict.fromkeys(lines)) if lines else "no log"))
-    return into / RELEASE_DIR / name
+    for name in names:
+        result = api.generate_assignment(name, force=True)
+        if not result.get("success"):
+            log = (result.get("log") or "") + (result.get("error") or "")
+            lines = [line.strip() for line in log.splitlines()
+                     if re.match(r"\s*(\[ERROR\]|\w+(Error|Exception):)", line)]
+            raise CourseError(f"nbgrader could not generate {name}: "
+                              + (" | ".join(dict.fromkeys(lines)) if lines else "no log"))
+    return {name: into / RELEASE_DIR / name for name in names}
 
 
 def release(root: Path, names: list[str] | None = None) -> list[str]:
     """Regenerate assignments/<name>/ from solutions/<name>/ for each name; return the names."""
     names = _check_names(root, names)
-    for name in names:
-        with tempfile.TemporaryDirectory(prefix="nncourse-release-") as tmp:
-            generated = _generate(root, name, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="nncourse-release-") as tmp:
+        for name, generated in _generate(root, names, Path(tmp)).items():
             target = root / RELEASE_DIR / name
             if target.exists():
                 shutil.rmtree(target)
@@ -122,17 +124,17 @@ def _differences(a: Path, b: Path) -> list[str]:
 
 def stale_releases(root: Path, names: list[str] | None = None) -> dict[str, list[str]]:
     """{assignment: differences} for each committed student version that is out of date."""
+    asked = names
     names = _check_names(root, names)
     stale = {}
-    for name in names:
-        with tempfile.TemporaryDirectory(prefix="nncourse-release-") as tmp:
-            generated = _generate(root, name, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="nncourse-release-") as tmp:
+        for name, generated in _generate(root, names, Path(tmp)).items():
             diffs = _differences(generated, root / RELEASE_DIR / name)
             if diffs:
                 stale[name] = diffs
     extra = sorted(p.name for p in (root / RELEASE_DIR).iterdir() if p.is_dir()
                    and not (root / SOURCE_DIR / p.name).is_dir()) \
-        if (root / RELEASE_DIR).is_dir() and not names else []
+        if (root / RELEASE_DIR).is_dir() and not asked else []
     for name in extra:
         stale[name] = ["(a student version with no instructor version in solutions/)"]
     return stale

@@ -74,17 +74,17 @@ def course_copy(tmp_path_factory):
 
 
 def test_release_check_notices_a_stale_student_version(course_copy):
-    assert nncourse("release", cwd=course_copy).returncode == 0
-    assert nncourse("release", "--check", cwd=course_copy).returncode == 0
+    assert nncourse("release", "01_perceptron", cwd=course_copy).returncode == 0
+    assert nncourse("release", "--check", "01_perceptron", cwd=course_copy).returncode == 0
     path = course_copy / "solutions" / "01_perceptron" / "perceptron.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells[0].source += "\n\nOne more sentence."
     nbformat.write(nb, path)
-    result = nncourse("release", "--check", cwd=course_copy)
+    result = nncourse("release", "--check", "01_perceptron", cwd=course_copy)
     assert result.returncode == 1
     assert "01_perceptron is out of date" in result.stdout
-    assert nncourse("release", cwd=course_copy).returncode == 0
-    assert nncourse("release", "--check", cwd=course_copy).returncode == 0
+    assert nncourse("release", "01_perceptron", cwd=course_copy).returncode == 0
+    assert nncourse("release", "--check", "01_perceptron", cwd=course_copy).returncode == 0
 
 
 def test_round_trip_release_submit_grade_feedback(course_copy, tmp_path):
