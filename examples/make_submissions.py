@@ -1,5 +1,9 @@
 """Regenerate examples/submissions/ from the released student notebooks.
 
+For assignment 1, eight students show every kind of submission the grader meets (right, wrong,
+crashing, blank, broken, hostile); for each later assignment, three: right (ada), two typical
+slips (ben) and the untouched student version (cy).
+
 Each example student fills the answer cells of the student version with their own code (right,
 wrong, crashing, or hostile), so that the examples always match the current release. Run after
 `nncourse release` changes an assignment:
@@ -12,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnutils.grading.notebook import fill_answers
+from nnutils.grading.notebook import fill_answers, solution_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "examples" / "submissions"
@@ -111,6 +115,48 @@ STUDENTS = {
 }
 
 
+# Later assignments: three students each, built from the instructor's solution with typical
+# slips ({function: [(old, new), ...]}), plus the unmodified student version.
+SLIPS = {
+    "02_backprop": {
+        "ben": {"affine_backward": [("dx = dout @ w.T", "dx = dout @ w")],
+                "softmax_cross_entropy": [("shifted = scores - scores.max(axis=1, keepdims=True)",
+                                           "shifted = scores")]},
+    },
+    "03_optimizers": {
+        "ben": {"adam_step": [("m_hat = m / (1 - beta1 ** t)", "m_hat = m"),
+                              ("v_hat = v / (1 - beta2 ** t)", "v_hat = v")],
+                "adagrad_step": [("cache = cache + dw ** 2", "cache = dw ** 2")]},
+    },
+}
+
+
+def slipped(answers: dict, slips: dict) -> dict:
+    out = dict(answers)
+    for function, edits in slips.items():
+        for old, new in edits:
+            assert old in out[function], f"{function}: {old!r} is not in the solution any more"
+            out[function] = out[function].replace(old, new)
+    return out
+
+
+def later_assignments() -> int:
+    written = 0
+    for name, students in SLIPS.items():
+        target = OUT / name
+        if target.exists():
+            shutil.rmtree(target)
+        for source in sorted((ROOT / "solutions" / name).glob("*.ipynb")):
+            release = nbformat.read(ROOT / "assignments" / name / source.name, as_version=4)
+            good = solution_answers(nbformat.read(source, as_version=4))
+            cases = {"ada": good, "cy": {}, **{s: slipped(good, e) for s, e in students.items()}}
+            for student, answers in cases.items():
+                (target / student).mkdir(parents=True, exist_ok=True)
+                nbformat.write(fill(release, answers), target / student / source.name)
+                written += 1
+    return written
+
+
 def fill(release: nbformat.NotebookNode, answers: dict) -> nbformat.NotebookNode:
     return fill_answers(release, {k: v.rstrip("\n") for k, v in answers.items()})
 
@@ -138,6 +184,7 @@ def main() -> None:
     (target / "erin").mkdir()
     (target / "erin" / "perceptron.ipynb").write_text(text[: len(text) // 2])
     print(f"wrote {len(STUDENTS) + 2} submissions in {target}")
+    print(f"wrote {later_assignments()} submissions for {', '.join(SLIPS)}")
 
 
 if __name__ == "__main__":

@@ -29,12 +29,12 @@ def test_examples_match_the_current_student_version(tmp_path, monkeypatch):
     maker = _load_maker()
     monkeypatch.setattr(maker, "OUT", tmp_path)
     maker.main()
-    fresh = sorted(p.relative_to(tmp_path / "01_perceptron")
-                   for p in (tmp_path / "01_perceptron").rglob("*.ipynb"))
-    committed = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*.ipynb"))
+    committed_root = EXAMPLES.parent
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.ipynb"))
+    committed = sorted(p.relative_to(committed_root) for p in committed_root.rglob("*.ipynb"))
     assert fresh == committed
     for rel in fresh:
-        assert (tmp_path / "01_perceptron" / rel).read_bytes() == (EXAMPLES / rel).read_bytes(), \
+        assert (tmp_path / rel).read_bytes() == (committed_root / rel).read_bytes(), \
             f"{rel} is stale: run python examples/make_submissions.py"
 
 
@@ -86,3 +86,12 @@ def test_grading_without_a_sandbox_warns_and_still_grades(tmp_path):
     rows = {r["student_id"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
     assert rows["alice"]["score"] == rows["alice"]["max_score"] and rows["dave"]["score"] == "0"
     assert "Isolation: none" in (tmp_path / "out" / "summary.html").read_text()
+
+
+@pytest.mark.parametrize("name", ["02_backprop", "03_optimizers"])
+def test_later_examples_get_full_some_and_no_marks(name, tmp_path):
+    results = {r.student: r for r in grade_all(ROOT, name, EXAMPLES.parent / name, tmp_path,
+                                               jobs=2, progress=False)}
+    assert results["ada"].score == results["ada"].max_score
+    assert 0 < results["ben"].score < results["ben"].max_score
+    assert results["cy"].score == 0
