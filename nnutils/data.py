@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array, check_finite, check_scalar, check_shape
+from ._checks import as_float_array, check_finite, check_labels, check_scalar, check_shape
 
 #: Sample counts the Playground uses for classification and for regression problems.
 NUM_SAMPLES_CLASSIFY = 500
@@ -432,6 +432,25 @@ def load_digits(split=(0.6, 0.2, 0.2), seed=0, flatten=True, normalize=True, dty
 # --------------------------------------------------------------------------------------------
 # 5. Text and long-range sequence tasks
 # --------------------------------------------------------------------------------------------
+
+def corrupt_labels(y, fraction, num_classes, rng):
+    """A copy of the labels with a random ``fraction`` of them replaced by random classes.
+
+    y: (N,) integer labels in 0..num_classes−1; fraction in [0, 1]; rng: numpy Generator.
+    Each chosen label is redrawn uniformly from all classes, so about fraction·(1 − 1/K) of the
+    labels end up wrong, as in a data set labelled in a hurry. Small training sets with noisy
+    labels are where a network overfits most visibly (lecture 5, assignment 4).
+    """
+    func = "corrupt_labels"
+    num_classes = check_scalar(num_classes, "num_classes", func, low=1, integer=True)
+    y = check_labels(y, len(np.asarray(y)), num_classes, func)
+    fraction = check_scalar(fraction, "fraction", func, low=0, high=1)
+    rng = _check_rng(rng, func)
+    out = y.copy()
+    chosen = rng.random(len(out)) < fraction
+    out[chosen] = rng.integers(0, num_classes, size=int(chosen.sum()))
+    return out
+
 
 def _corpus_dir():
     return importlib.resources.files("nnutils") / "corpus"

@@ -147,5 +147,47 @@ MUTANTS: dict[str, list[Mutant]] = {
         Mutant("he_normal", "fan_out instead of fan_in",
                (("np.sqrt(2 / fan_in)", "np.sqrt(2 / fan_out)"),)),
     ],
+    "04_regularization": [
+        Mutant("l2_penalty", "the 1/2 forgotten",
+               (("loss = 0.5 * reg * sum(", "loss = reg * sum("),)),
+        Mutant("l2_penalty", "gradients 2·reg·W (the derivative of reg·W², not of reg/2·W²)",
+               (("[reg * w for w in weights]", "[2 * reg * w for w in weights]"),)),
+        Mutant("dropout_forward", "no 1/(1 − p) scaling",
+               (("mask = (rng.random(x.shape) >= p) / (1 - p)",
+                 "mask = (rng.random(x.shape) >= p) * 1.0"),)),
+        Mutant("dropout_forward", "p taken as the probability of keeping a unit",
+               (("mask = (rng.random(x.shape) >= p) / (1 - p)",
+                 "mask = (rng.random(x.shape) < p) / p"),)),
+        Mutant("dropout_forward", "dropout applied at test time too",
+               (("    if not train:\n        return x.copy(), None\n", ""),)),
+        Mutant("dropout_forward", "a random number drawn even at test time",
+               (("    if not train:\n", "    rng.random()\n    if not train:\n"),)),
+        Mutant("dropout_backward", "the mask forgotten",
+               (("return dout.copy() if mask is None else dout * mask", "return dout.copy()"),)),
+        Mutant("early_stopping", "the lowest loss of the whole curve",
+               source="def early_stopping(val_losses, patience):\n"
+                      "    return int(np.argmin(val_losses))"),
+        Mutant("early_stopping", "an equal loss counted as an improvement",
+               (("if val_losses[epoch] < val_losses[best]:",
+                 "if val_losses[epoch] <= val_losses[best]:"),)),
+        Mutant("early_stopping", "one epoch too much patience",
+               (("if waited == patience:", "if waited > patience:"),)),
+        Mutant("random_shift", "np.roll wraps pixels around",
+               source="def random_shift(images, max_shift, rng):\n"
+                      "    out = np.empty_like(images)\n"
+                      "    for k, (dy, dx) in enumerate(rng.integers(-max_shift, max_shift + 1,\n"
+                      "                                              size=(len(images), 2))):\n"
+                      "        out[k] = np.roll(images[k], (dy, dx), axis=(0, 1))\n"
+                      "    return out"),
+        Mutant("random_shift", "one offset for the whole batch",
+               (("offsets = rng.integers(-max_shift, max_shift + 1, size=(n, 2))",
+                 "offsets = np.repeat(rng.integers(-max_shift, max_shift + 1, size=(1, 2)),"
+                 " n, 0)"),)),
+        Mutant("random_shift", "offsets up to max_shift − 1 only",
+               (("rng.integers(-max_shift, max_shift + 1, size=(n, 2))",
+                 "rng.integers(-max_shift, max_shift, size=(n, 2))"),)),
+        Mutant("train_regularized", "no regularization at all",
+               (("reg=0.1", "reg=0.0"),)),
+    ],
 }
 

@@ -518,3 +518,17 @@ def test_sequence_tasks_reject_too_short_sequences(make):
         make(4, 1, rng())
     with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
         make(4, 5, 42)
+
+
+def test_corrupt_labels_changes_about_the_right_fraction_and_keeps_the_input():
+    from nnutils.data import corrupt_labels
+
+    y = np.repeat(np.arange(10), 500)
+    before = y.copy()
+    noisy = corrupt_labels(y, 0.3, 10, np.random.default_rng(0))
+    assert np.array_equal(y, before) and noisy.shape == y.shape
+    assert abs(np.mean(noisy != y) - 0.3 * 0.9) < 0.02      # a redrawn label may hit its class
+    assert noisy.min() >= 0 and noisy.max() <= 9
+    assert np.array_equal(corrupt_labels(y, 0.0, 10, np.random.default_rng(1)), y)
+    with pytest.raises(ValueError, match="labels in 0..9"):
+        corrupt_labels(np.array([0, 12]), 0.1, 10, np.random.default_rng(0))

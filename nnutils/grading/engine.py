@@ -168,6 +168,14 @@ class Session:
             where = "\n".join(str(line) for line in err.get("traceback", [])[-4:])
             raise StudentCodeError(f"{name} raised {err.get('type')}: {err.get('message')}"
                                    + (f"\n{where}" if where else ""))
+        for key, state in meta.get("rngs") or []:
+            arg = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key)
+            if isinstance(arg, np.random.Generator) and isinstance(state, dict):
+                try:
+                    arg.bit_generator.state = state     # draws made in the kernel count here too
+                except (TypeError, ValueError, KeyError):
+                    raise StudentCodeError(f"{name} left its random generator in a state the "
+                                           f"grader cannot read") from None
         mutated = meta.get("mutated") or []
         if mutated:
             names = _signature_names(name)

@@ -15,7 +15,9 @@ Value encoding (both directions)::
     None, bool, int, float, str      -> themselves in JSON (floats may be NaN or infinite)
     ndarray / NumPy scalar           -> {"t": "nd" | "np", "k": key in the .npz}
     tuple / list / dict              -> {"t": "tuple" | "list" | "dict", "v": [...]}
-    numpy.random.Generator (PCG64)   -> {"t": "rng", "state": bit generator state}
+    numpy.random.Generator (PCG64)   -> {"t": "rng", "state": bit generator state}; after the
+                                        call the caller's generator takes the state the
+                                        student's function left it in, as if called locally
     KernelCode (trusted source)      -> {"t": "code", "src": "lambda x: ..."}
     kernel object by reference       -> {"t": "ref", "h": handle}
 
@@ -311,6 +313,10 @@ def __nncourse_make_shim(folder):
                 before = [_copy.deepcopy(a) if isinstance(a, (_np.ndarray, list, tuple, dict))
                           else None for a in args]
                 result = fn(*args, **kwargs)
+                # random generators come back in the state the function left them in
+                resp["rngs"] = [[k, v.bit_generator.state] for k, v in
+                                list(enumerate(args)) + list(kwargs.items())
+                                if isinstance(v, _np.random.Generator)]
                 resp["mutated"] = [i for i, (a, b) in enumerate(zip(before, args))
                                    if b is not None and not _same(b, a)]
                 resp["result"] = _encode(result, out)
