@@ -128,6 +128,12 @@ SLIPS = {
                               ("v_hat = v / (1 - beta2 ** t)", "v_hat = v")],
                 "adagrad_step": [("cache = cache + dw ** 2", "cache = dw ** 2")]},
     },
+    "04_regularization": {
+        "ben": {"dropout_forward": [("mask = (rng.random(x.shape) >= p) / (1 - p)",
+                                     "mask = (rng.random(x.shape) >= p) * 1.0")],
+                "early_stopping": [("if val_losses[epoch] < val_losses[best]:",
+                                    "if val_losses[epoch] <= val_losses[best]:")]},
+    },
 }
 
 
