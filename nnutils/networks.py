@@ -93,3 +93,59 @@ def two_layer_net(X, y, params, reg=0.0):
         dW2 += reg * W2
     grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
     return loss, {k: grads[k] for k in params}
+
+
+_CONVNET_PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+def three_layer_convnet(X, y, params, reg=0.0):
+    """Loss and gradients of the small convolutional network of assignment 5.
+
+    conv (F filters 3×3, stride 1, pad 1) → ReLU → 2×2 max-pool → flatten → affine → ReLU →
+    affine → softmax cross-entropy, plus 0.5·reg·(ΣW1² + ΣW2² + ΣW3²) (biases not penalised).
+
+    X: (N, C, H, W) images with H and W even (the digits: (N, 1, 8, 8)); y: (N,) labels;
+    params: W1 (F, C, 3, 3), b1 (F,), W2 (F·H/2·W/2, M), b2 (M,), W3 (M, K), b3 (K,).
+    Returns (loss, grads) with grads keyed like params. Built from the private fast kernels of
+    ``nnutils.conv`` (no call to another graded function), so the grader can use it as a stand-in.
+    """
+    from .conv import _im2col, _pad, _pool2x2_backward, _pool2x2_forward
+
+    func = "three_layer_convnet"
+    if not isinstance(params, Mapping) or set(params) != set(_CONVNET_PARAMS):
+        raise ValueError(f"{func}: params must be a dict with exactly the keys "
+                         f"{', '.join(_CONVNET_PARAMS)}; got "
+                         f"{sorted(params) if isinstance(params, Mapping) else type(params)}")
+    X = as_float_array(X, "X", func, ndim=4, dims="(N, C, H, W)")
+    n, c, h, w = X.shape
+    if h % 2 or w % 2:
+        raise ValueError(f"{func}: X's height and width must be even for the 2×2 pooling; got "
+                         f"{X.shape}")
+    W1, b1, W2, b2, W3, b3 = (as_float_array(params[k], k, func) for k in _CONVNET_PARAMS)
+    f = W1.shape[0]
+    check_shape(W1, (f, c, 3, 3), "W1", func, "(F, C, 3, 3)")
+    check_shape(W2, (f * (h // 2) * (w // 2), None), "W2", func, "(F·H/2·W/2, M)")
+    y = check_labels(y, n, W3.shape[1], func)
+    reg = check_scalar(reg, "reg", func, low=0)
+    # forward
+    cols = _im2col(_pad(X, 1), 3, 3, 1, h, w)                               # (C·9, N·H·W)
+    conv = (W1.reshape(f, -1) @ cols).reshape(f, n, h, w).transpose(1, 0, 2, 3) \
+        + b1.reshape(1, f, 1, 1)
+    act1 = np.maximum(conv, 0)
+    pooled, winners = _pool2x2_forward(act1, h // 2, w // 2)
+    flat = pooled.reshape(n, -1)
+    hidden = flat @ W2 + b2
+    act2 = np.maximum(hidden, 0)
+    scores = act2 @ W3 + b3
+    loss, dscores = _softmax_cross_entropy(scores, y)
+    loss += 0.5 * reg * float(sum(np.vdot(W, W) for W in (W1, W2, W3)))
+    # backward
+    dW3, db3 = act2.T @ dscores + reg * W3, dscores.sum(axis=0)
+    dhidden = (dscores @ W3.T) * (hidden > 0)
+    dW2, db2 = flat.T @ dhidden + reg * W2, dhidden.sum(axis=0)
+    dact1 = _pool2x2_backward((dhidden @ W2.T).reshape(pooled.shape), act1.shape, *winners)
+    dconv = np.ascontiguousarray((dact1 * (conv > 0)).transpose(1, 0, 2, 3)).reshape(f, -1)
+    dW1 = (dconv @ cols.T).reshape(W1.shape) + reg * W1
+    db1 = dconv.sum(axis=1)
+    grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
+    return loss, grads

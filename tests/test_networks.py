@@ -124,3 +124,50 @@ def test_two_layer_net_rejects_bad_labels_and_negative_reg():
         two_layer_net(X, y, params, reg=-1.0)
     with pytest.raises(ValueError, match=r"X must be a 2-D array \(N, D\)"):
         two_layer_net(X[0], y, params)
+
+
+# ---- three_layer_convnet (assignment 5's network) ----------------------------------------
+
+def _convnet_params(rng, f=3, c=1, h=8, w=8, m=7, k=4):
+    return {"W1": rng.standard_normal((f, c, 3, 3)) / 3, "b1": 0.1 * rng.standard_normal(f),
+            "W2": rng.standard_normal((f * h * w // 4, m)) / 4, "b2": 0.1 * rng.standard_normal(m),
+            "W3": rng.standard_normal((m, k)) / 3, "b3": 0.1 * rng.standard_normal(k)}
+
+
+@pytest.mark.parametrize("n,reg", [(1, 0.0), (4, 0.3)])
+def test_three_layer_convnet_matches_numerical_gradients(n, reg):
+    from nnutils.networks import three_layer_convnet
+
+    rng = np.random.default_rng(n)
+    params = _convnet_params(rng, h=4, w=6)
+    X, y = rng.standard_normal((n, 1, 4, 6)), rng.integers(0, 4, size=n)
+    _, grads = three_layer_convnet(X, y, params, reg)
+    for name, value in params.items():
+        def f(v, name=name):
+            return three_layer_convnet(X, y, dict(params, **{name: v}), reg)[0]
+        num = numerical_gradient(f, value.copy())
+        assert rel_error(grads[name], num) < 1e-6, name
+
+
+def test_three_layer_convnet_equals_the_composition_of_the_layers():
+    from nnutils.conv import conv2d_forward, maxpool2d_forward
+    from nnutils.networks import three_layer_convnet
+
+    rng = np.random.default_rng(0)
+    params = _convnet_params(rng, f=4, c=2)
+    X, y = rng.standard_normal((5, 2, 8, 8)), rng.integers(0, 4, size=5)
+    act = maxpool2d_forward(np.maximum(conv2d_forward(X, params["W1"], params["b1"], 1, 1)[0],
+                                       0))[0].reshape(5, -1)
+    scores = np.maximum(act @ params["W2"] + params["b2"], 0) @ params["W3"] + params["b3"]
+    want, _ = softmax_cross_entropy(scores, y)
+    loss, _ = three_layer_convnet(X, y, params, 0.0)
+    assert loss == pytest.approx(want, rel=1e-12)
+
+
+def test_three_layer_convnet_names_a_missing_parameter():
+    from nnutils.networks import three_layer_convnet
+
+    params = _convnet_params(np.random.default_rng(0))
+    del params["b3"]
+    with pytest.raises(ValueError, match="exactly the keys W1, b1, W2, b2, W3, b3"):
+        three_layer_convnet(np.zeros((1, 1, 8, 8)), [0], params)
