@@ -15,7 +15,7 @@ from .layers import (affine_backward, affine_forward, relu_backward, relu_forwar
                      sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
 from .losses import sigmoid_binary_cross_entropy, softmax, softmax_cross_entropy, squared_loss
 from .models import MLP, CharRNN, ConvNet
-from .networks import three_layer_convnet, two_layer_net
+from .networks import char_rnn_loss, three_layer_convnet, two_layer_net
 from .optim import (Optimizer, adagrad_step, adam_step, momentum_step, nesterov_step,
                     rmsprop_step, sgd_step)
 from .perceptron import (perceptron_cycle, perceptron_predict, perceptron_train,

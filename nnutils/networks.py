@@ -149,3 +149,51 @@ def three_layer_convnet(X, y, params, reg=0.0):
     db1 = dconv.sum(axis=1)
     grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
     return loss, grads
+
+
+_CHAR_RNN_PARAMS = ("Wx", "Wh", "b", "Wy", "by")
+
+
+def char_rnn_loss(inputs, targets, params):
+    """Loss and gradients of the character-level RNN language model of assignment 6.
+
+    One-hot characters → tanh RNN from h0 = 0 → affine → softmax cross-entropy at every step:
+        h_t = tanh(onehot(inputs[:, t])·Wx + h_{t−1}·Wh + b),  scores_t = h_t·Wy + by,
+        loss = mean over the N·T predictions of −log softmax(scores_t)[targets[:, t]].
+    inputs, targets: (N, T) integer character ids in 0..V−1 (targets are usually the inputs
+    shifted by one); params: Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (V,).
+    Returns (loss, grads) with grads keyed like params. Written out in full (no call to another
+    graded function), so the grader can use it as a stand-in for a student's failed version.
+    """
+    func = "char_rnn_loss"
+    if not isinstance(params, Mapping) or set(params) != set(_CHAR_RNN_PARAMS):
+        raise ValueError(f"{func}: params must be a dict with exactly the keys "
+                         f"{', '.join(_CHAR_RNN_PARAMS)}; got "
+                         f"{sorted(params) if isinstance(params, Mapping) else type(params)}")
+    Wx, Wh, b, Wy, by = (as_float_array(params[k], k, func) for k in _CHAR_RNN_PARAMS)
+    vocab, hidden = Wx.shape
+    check_shape(Wh, (hidden, hidden), "Wh", func, "(H, H)")
+    check_shape(Wy, (hidden, vocab), "Wy", func, "(H, V)")
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
+    if inputs.ndim != 2 or inputs.shape != targets.shape:
+        raise ValueError(f"{func}: inputs and targets must both have shape (N, T); got "
+                         f"{inputs.shape} and {targets.shape}")
+    n, steps = inputs.shape
+    check_labels(inputs.ravel(), n * steps, vocab, func, "inputs")
+    flat_targets = check_labels(targets.ravel(), n * steps, vocab, func, "targets")
+    hs = np.zeros((steps + 1, n, hidden))
+    for t in range(steps):
+        hs[t + 1] = np.tanh(Wx[inputs[:, t]] + hs[t] @ Wh + b)
+    states = hs[1:].transpose(1, 0, 2).reshape(n * steps, hidden)       # rows in (n, t) order
+    loss, dscores = _softmax_cross_entropy(states @ Wy + by, flat_targets)
+    dWy, dby = states.T @ dscores, dscores.sum(axis=0)
+    dstates = (dscores @ Wy.T).reshape(n, steps, hidden)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    carry = np.zeros((n, hidden))
+    for t in reversed(range(steps)):
+        da = (dstates[:, t] + carry) * (1 - hs[t + 1] ** 2)
+        np.add.at(dWx, inputs[:, t], da)
+        dWh += hs[t].T @ da
+        db += da.sum(axis=0)
+        carry = da @ Wh.T
+    return loss, {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby}

@@ -229,5 +229,45 @@ MUTANTS: dict[str, list[Mutant]] = {
                (("for _ in range(10):", "for _ in range(1):"),
                 ("params[k] - 0.1 * grads[k]", "params[k] - 0.01 * grads[k]"))),
     ],
+    "06_rnns": [
+        Mutant("rnn_step_forward", "the previous state forgotten",
+               (("h = np.tanh(x @ Wx + h_prev @ Wh + b)", "h = np.tanh(x @ Wx + b)"),)),
+        Mutant("rnn_step_backward", "the (1 − h²) of tanh forgotten",
+               (("da = dh * (1 - h ** 2)", "da = dh"),)),
+        Mutant("rnn_step_backward", "dh_prev through Wh instead of Whᵀ",
+               (("da @ Wx.T, da @ Wh.T,", "da @ Wx.T, da @ Wh,"),)),
+        Mutant("rnn_forward", "the states returned time-major, (T, N, H)",
+               (("    return h, caches", "    return h.transpose(1, 0, 2), caches"),)),
+        Mutant("rnn_backward", "the gradient from later steps not carried back",
+               (("rnn_step_backward(dh[:, t] + carry, cache[t])",
+                 "rnn_step_backward(dh[:, t], cache[t])"),)),
+        Mutant("rnn_backward", "only the last step's weight gradients kept",
+               (("dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t",
+                 "dWx, dWh, db = dWx_t, dWh_t, db_t"),)),
+        Mutant("lstm_step_forward", "input and forget gates swapped",
+               (("i, f, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(3))",
+                 "f, i, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(3))"),)),
+        Mutant("lstm_step_forward", "h = o·c instead of o·tanh(c)",
+               (("return o * tc, c,", "return o * c, c,"),)),
+        Mutant("lstm_step_backward", "tanh(c) not differentiated",
+               (("dc_total = dc + dh * o * (1 - tc ** 2)", "dc_total = dc + dh * o"),)),
+        Mutant("lstm_step_backward", "dc_prev without the forget gate",
+               (("dc_total * f, x.T @ da", "dc_total, x.T @ da"),)),
+        Mutant("clip_gradients", "each array clipped by its own norm",
+               source="def clip_gradients(grads, max_norm):\n"
+                      "    out = []\n"
+                      "    for g in grads:\n"
+                      "        norm = np.sqrt(np.sum(g ** 2))\n"
+                      "        out.append(g * (max_norm / norm) if norm > max_norm else g)\n"
+                      "    return out"),
+        Mutant("clip_gradients", "always rescaled to max_norm, even when smaller",
+               (("scale = max_norm / norm if norm > max_norm else 1.0",
+                 "scale = max_norm / norm"),)),
+        Mutant("char_rnn_loss", "the output-layer gradient forgotten in the states",
+               (("dh = (dscores @ params[\"Wy\"].T).reshape(N, T, H)",
+                 "dh = np.zeros((N, T, H))"),)),
+        Mutant("train_char_rnn", "far too few steps",
+               (("for step in range(1, 301):", "for step in range(1, 6):"),)),
+    ],
 }
 

@@ -171,3 +171,39 @@ def test_three_layer_convnet_names_a_missing_parameter():
     del params["b3"]
     with pytest.raises(ValueError, match="exactly the keys W1, b1, W2, b2, W3, b3"):
         three_layer_convnet(np.zeros((1, 1, 8, 8)), [0], params)
+
+
+# ---- char_rnn_loss (assignment 6's model) ------------------------------------------------
+
+def _char_params(rng, v=5, h=4):
+    return {"Wx": rng.standard_normal((v, h)) / 2, "Wh": rng.standard_normal((h, h)) / 2,
+            "b": 0.1 * rng.standard_normal(h), "Wy": rng.standard_normal((h, v)) / 2,
+            "by": 0.1 * rng.standard_normal(v)}
+
+
+@pytest.mark.parametrize("n,t", [(1, 1), (3, 4)])
+def test_char_rnn_loss_matches_numerical_gradients(n, t):
+    from nnutils.networks import char_rnn_loss
+
+    rng = np.random.default_rng(10 * n + t)
+    params = _char_params(rng)
+    inputs, targets = rng.integers(0, 5, size=(n, t)), rng.integers(0, 5, size=(n, t))
+    _, grads = char_rnn_loss(inputs, targets, params)
+    for name, value in params.items():
+        def f(v, name=name):
+            return char_rnn_loss(inputs, targets, dict(params, **{name: v}))[0]
+        assert rel_error(grads[name], numerical_gradient(f, value.copy())) < 1e-6, name
+
+
+def test_char_rnn_loss_equals_the_rnn_layers_and_a_softmax():
+    from nnutils.networks import char_rnn_loss
+    from nnutils.rnn import rnn_forward
+
+    rng = np.random.default_rng(3)
+    params = _char_params(rng, v=6, h=5)
+    inputs, targets = rng.integers(0, 6, size=(2, 7)), rng.integers(0, 6, size=(2, 7))
+    h, _ = rnn_forward(np.eye(6)[inputs], np.zeros((2, 5)), params["Wx"], params["Wh"],
+                       params["b"])
+    want, _ = softmax_cross_entropy((h @ params["Wy"] + params["by"]).reshape(14, 6),
+                                    targets.ravel())
+    assert char_rnn_loss(inputs, targets, params)[0] == pytest.approx(want, rel=1e-12)
