@@ -128,6 +128,18 @@ SLIPS = {
                               ("v_hat = v / (1 - beta2 ** t)", "v_hat = v")],
                 "adagrad_step": [("cache = cache + dw ** 2", "cache = dw ** 2")]},
     },
+    "05_convnets": {
+        "ben": {"conv2d_backward": [("dout.sum(axis=(0, 2, 3))", "dout.mean(axis=(0, 2, 3))")],
+                "maxpool2d_backward": [
+                    ("np.put_along_axis(mask, window.argmax(axis=2)[..., None], 1.0, axis=2)",
+                     "mask += 1.0 / window.shape[2]")]},
+    },
+    "06_rnns": {
+        "ben": {"rnn_backward": [("rnn_step_backward(dh[:, t] + carry, cache[t])",
+                                  "rnn_step_backward(dh[:, t], cache[t])")],
+                "clip_gradients": [("scale = max_norm / norm if norm > max_norm else 1.0",
+                                    "scale = max_norm / norm")]},
+    },
     "04_regularization": {
         "ben": {"dropout_forward": [("mask = (rng.random(x.shape) >= p) / (1 - p)",
                                      "mask = (rng.random(x.shape) >= p) * 1.0")],

@@ -88,7 +88,8 @@ def test_grading_without_a_sandbox_warns_and_still_grades(tmp_path):
     assert "Isolation: none" in (tmp_path / "out" / "summary.html").read_text()
 
 
-@pytest.mark.parametrize("name", ["02_backprop", "03_optimizers", "04_regularization"])
+@pytest.mark.parametrize("name", ["02_backprop", "03_optimizers", "04_regularization",
+                                  "05_convnets", "06_rnns"])
 def test_later_examples_get_full_some_and_no_marks(name, tmp_path):
     results = {r.student: r for r in grade_all(ROOT, name, EXAMPLES.parent / name, tmp_path,
                                                jobs=2, progress=False)}
