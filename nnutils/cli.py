@@ -3,6 +3,9 @@
     nncourse check [PATHS...]            execute notebooks headlessly; exit 1 if any fails
     nncourse release [ASSIGNMENT...]     regenerate assignments/ from solutions/ (--check)
     nncourse grade ASSIGNMENT SUBMISSIONS --out DIR [--jobs N] [--timeout S] [--memory MB]
+    nncourse lab [--student NAME] [--port P]  JupyterLab on the course, nbgrader set up locally
+    nncourse doctor                      check what the lectures need in JupyterLab; say how to fix
+    nncourse site [--out DIR]            the lectures, executed, as a static HTML site
 
 Errors in the request (an unknown assignment, a missing folder) print one line and exit 2.
 """
@@ -87,6 +90,67 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from .lab import doctor, doctor_table
+
+    checks = doctor(_root(args))
+    print(doctor_table(checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_lab(args) -> int:
+    from .lab import LabServer, doctor, doctor_table, prepare_course, student_workspace
+
+    root = _root(args)
+    problems = [c for c in doctor() if not c.ok]
+    if problems:
+        print("JupyterLab would start, but the lectures would not work there yet:")
+        print(doctor_table(problems))
+        return 1
+    print("releasing the assignments to the course exchange (build/exchange) ...", flush=True)
+    released = prepare_course(root)
+    print(f"released {', '.join(released)}")
+    if args.prepare_only:
+        return 0
+    folder = student_workspace(root, args.student) if args.student else root
+    role = (f"student {args.student}: open the Assignments tab (Nbgrader menu) to fetch, "
+            "Validate in the notebook toolbar, submit from the Assignments tab"
+            if args.student else
+            "instructor: lectures/, solutions/, the Formgrader in the Nbgrader menu")
+    server = LabServer(folder, port=args.port or 0)
+    server.start()
+    print(f"JupyterLab for the {role}\n\n    {server.url(workspace='course')}\n\n"
+          "Press Ctrl-C to stop.", flush=True)
+    if not args.no_browser:
+        import webbrowser
+        webbrowser.open(server.url(workspace="course"))
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_site(args) -> int:
+    from .site import build_site
+
+    root = _root(args)
+    out = Path(args.out) if args.out else root / "build" / "site"
+    paths = [Path(p).resolve() for p in args.lectures] or None
+    for path in paths or []:
+        if path.suffix != ".ipynb" or not path.is_file():
+            from .course import CourseError
+            raise CourseError(f"{path} is not a lecture notebook")
+    pages = build_site(root, out, paths, jobs=args.jobs, progress=not args.quiet)
+    for page in pages:
+        status = "ok" if page.ok else f"FAILED: {page.message}"
+        print(f"{page.lecture:<22} {page.snapshots:>2} widget snapshot(s)  {status}")
+    print(f"\nwrote {out / 'index.html'}")
+    return 0 if all(p.ok for p in pages) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nncourse", description="Check, release and grade the neural-networks course.")
@@ -121,6 +185,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory", type=int, default=2048, help="MB per submission (default 2048)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("lab", help="open JupyterLab on the course with nbgrader's assignment "
+                                   "list, Validate and formgrader working on this machine")
+    p.add_argument("--student", metavar="NAME",
+                   help="open a student's workspace (build/lab/NAME) instead of the course")
+    p.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL only")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="release to the course exchange and fill the gradebook, then exit")
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("doctor", help="check that JupyterLab, the kernel and the widget "
+                                      "extension are ready; print how to fix what is not")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("site", help="execute the lectures and write them as a static HTML site "
+                                    "(widget state and plot snapshots embedded)")
+    p.add_argument("lectures", nargs="*", metavar="LECTURE", help="default: every lecture")
+    p.add_argument("--out", metavar="DIR", help="default: build/site")
+    p.add_argument("--jobs", type=int, default=None, help="lectures at once (default: cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_site)
     return parser
 
 

@@ -173,6 +173,13 @@ def execute_notebook(path: Path, kind: str, timeout: float = 120) -> tuple[bool,
     the functions left for the student: every error must be a NotImplementedError.
     Returns (ok, message).
     """
+    ok, message, _ = run_notebook(path, kind, timeout)
+    return ok, message
+
+
+def run_notebook(path: Path, kind: str, timeout: float = 120):
+    """``execute_notebook`` that also returns the executed notebook, outputs and widget state
+    included: (ok, message, notebook)."""
     import nbformat
     from jupyter_client import KernelManager
     from nbclient import NotebookClient
@@ -184,8 +191,10 @@ def execute_notebook(path: Path, kind: str, timeout: float = 120) -> tuple[bool,
                            ip=str(Path(sockets) / "kernel"))
         client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
                                 allow_errors=(kind == "assignment"),
-                                resources={"metadata": {"path": str(path.parent)}})
-        return _run_client(client, nb, kind, timeout)
+                                resources={"metadata": {"path": str(path.parent)}},
+                                store_widget_state=True)
+        ok, message = _run_client(client, nb, kind, timeout)
+        return ok, message, nb
 
 
 def _run_client(client, nb, kind: str, timeout: float) -> tuple[bool, str]:

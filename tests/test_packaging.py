@@ -36,7 +36,7 @@ def test_dev_extra_pins_the_torch_build_on_disk():
         "optional-dependencies"]["dev"]
     assert "torch==2.13.0" in extras
     assert {_name(d) for d in extras} >= {"pytest", "pytest-xdist", "hypothesis", "nbformat",
-                                          "nbclient", "ruff", "torch"}
+                                          "nbclient", "ruff", "torch", "playwright"}
 
 
 def test_console_script_and_module_agree():
@@ -51,3 +51,10 @@ def test_console_script_and_module_agree():
 def test_corpus_ships_with_the_package():
     import nnutils.data
     assert len(nnutils.data.load_corpus()) > 5000
+
+
+def test_code_and_notebooks_pass_ruff():
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run([str(ruff), "check", "--quiet", str(ROOT)], capture_output=True,
+                            text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -90,3 +90,32 @@ class PlotPanel:
         self.draws += 1
         self.last_seconds = time.perf_counter() - start
         return png
+
+
+WIDGETS_MISSING = (
+    "This is an nnutils widget, shown as text because JupyterLab's widget extension is not "
+    "loaded in this browser. Fix: `pip install jupyterlab_widgets` in the environment that runs "
+    "JupyterLab (or run `nncourse doctor` for a check), restart JupyterLab, reload the page, then "
+    "run the notebook again. In the classic Notebook, use JupyterLab or Notebook 7 instead."
+)
+
+
+def friendly(app):
+    """Give a displayed app a text fallback that says how to make the widgets appear.
+
+    JupyterLab shows a widget's ``text/plain`` form only when it cannot render the widget (the
+    ``@jupyter-widgets/jupyterlab-manager`` extension is missing or disabled); ipywidgets'
+    default there is ``VBox(children=(...))``, which helps nobody. Returns ``app``.
+    """
+    plain = app._repr_mimebundle_
+
+    def bundle(**kwargs):
+        data = plain(**kwargs)
+        if isinstance(data, tuple):        # (data, metadata)
+            data[0]["text/plain"] = WIDGETS_MISSING
+        elif isinstance(data, dict):
+            data["text/plain"] = WIDGETS_MISSING
+        return data
+
+    app._repr_mimebundle_ = bundle
+    return app

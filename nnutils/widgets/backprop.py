@@ -36,7 +36,7 @@ from .._checks import as_float_array, check_finite, check_labels, check_scalar, 
 from ..graph import Value, _figsize, _layout, _names, _node_strings, draw_graph
 from ..layers import ACTIVATIONS
 from ..losses import softmax_cross_entropy
-from . import PlotPanel
+from . import PlotPanel, friendly
 
 __all__ = [
     "ACTIVATION_CHOICES", "GRAPH_EXAMPLES", "INIT_CHOICES", "GraphExample", "GraphResult",
@@ -358,7 +358,7 @@ def make_graph_app(example="(x + y)·z"):
     app = _app({"example": dropdown}, panel, info, rows=[dropdown, slider_box])
     app.sliders = sliders
     app.result = lambda: current["result"]
-    return app
+    return friendly(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -600,7 +600,7 @@ def make_depth_app(depth=10, activation="sigmoid", init="xavier_uniform", width=
     redraw()
     app = _app(controls, panel, info)
     app.norms = lambda: current["norms"].copy()
-    return app
+    return friendly(app)
 
 
 # --------------------------------------------------------------------------------------------

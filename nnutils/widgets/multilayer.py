@@ -48,7 +48,7 @@ from ..layers import ACTIVATIONS, activation_derivative
 from ..losses import softmax
 from ..perceptron import XOR_X, XOR_Y, sign
 from ..plotting import BLUE, ORANGE, plot_decision_boundary
-from . import PlotPanel
+from . import PlotPanel, friendly
 
 __all__ = [
     "ACTIVATION_NOTES", "ACTIVATION_ORDER", "APPROX_INTERVAL", "APPROX_TARGETS",
@@ -220,7 +220,7 @@ def _app(controls: dict, panel: PlotPanel, info):
     app.controls = controls
     app.panel = panel
     app.info = info
-    return app
+    return friendly(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -808,7 +808,7 @@ def make_hidden_units_app(datasets=("circle", "xor", "spiral"), max_hidden=16, v
     redraw()
     app = _app({"dataset": dropdown, "hidden": slider}, panel, info)
     app.results = results
-    return app
+    return friendly(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1069,7 +1069,7 @@ def make_approximation_app(value=4, target="x·sin(3x)", max_units=48, seed=0):
     redraw()
     app = _app({"target": dropdown, "units": slider}, panel, info)
     app.fit = lambda: current["fit"]
-    return app
+    return friendly(app)
 
 
 # --------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from ..optim import sgd_step
 from ..schedules import make_schedule
 from ..surfaces import SURFACES, PathRunner, Surface, diverged_at, run_optimizer
 from ..train import TrainingDivergedWarning, train
-from . import PlotPanel
+from . import PlotPanel, friendly
 
 __all__ = [
     "INIT_CHOICES", "OPTIMIZER_COLOURS", "OPTIMIZER_NAMES", "PROTOCOLS", "SEARCH_BOX", "GDRun",
@@ -620,7 +620,7 @@ def make_optimizer_race_app(surface="rosenbrock", optimizers=("sgd", "momentum",
             widgets.HBox([controls[n] for n in OPTIMIZER_NAMES])]
     app = _app(rows, controls, panel, info)
     app.state = lambda: dict(current)
-    return app
+    return friendly(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -827,7 +827,7 @@ def make_learning_rate_app(X, y, lr=0.3, steps=50, hidden=32, reference=(0.01, 0
     redraw()
     app = _app([controls["lr"]], controls, panel, info)
     app.state = lambda: dict(current)
-    return app
+    return friendly(app)
 
 
 # --------------------------------------------------------------------------------------------

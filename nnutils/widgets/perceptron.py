@@ -49,7 +49,7 @@ from ..perceptron import (
     perceptron_update,
 )
 from ..plotting import BLUE, ORANGE
-from . import PlotPanel
+from . import PlotPanel, friendly
 
 DATASETS = ("separable", "noisy separable", "XOR")
 RED = "#d62728"            # the ring around a misclassified point
@@ -503,7 +503,7 @@ def _app(children, controls, panel, status, **extra):
     box.controls, box.panel, box.status = controls, panel, status
     for name, value in extra.items():
         setattr(box, name, value)
-    return box
+    return friendly(box)
 
 
 def make_line_app(X, y, w=(1.0, -1.0), b=0.0, bounds=None, w_max=3.0, b_max=6.0):

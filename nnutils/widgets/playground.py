@@ -43,7 +43,7 @@ from ..playground import (
     Settings,
 )
 from ..plotting import BLUE, ORANGE
-from . import rgb_png
+from . import friendly, rgb_png
 
 __all__ = ["PlaygroundApp", "make_playground_app", "render_colorbar", "render_heatmap",
            "render_links", "render_loss_chart", "render_thumbnails", "value_colors"]
@@ -753,4 +753,4 @@ def make_playground_app(settings=None, max_fps=20, **changes):
     app = PlaygroundApp(settings, max_fps=max_fps, **changes)
     box = app.container
     box.app, box.controls, box.engine, box.images = app, app.controls, app.engine, app.images
-    return box
+    return friendly(box)
