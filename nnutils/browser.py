@@ -233,10 +233,21 @@ class NotebookPage:
         return Operation(kind, label, changed, ms)
 
     def frames_per_second(self, area, seconds: float = 3.0) -> float:
-        """Image updates per second inside ``area`` while something animates it."""
-        self._watch(area)
-        self.page.wait_for_timeout(seconds * 1000)
-        changes = self.page.evaluate("() => window.__nn.watch.images")
+        """New frames per second of the largest image inside ``area`` (the heat map, not its
+        thumbnails) while something animates it."""
+        changes = self.page.evaluate(
+            """([area, ms]) => new Promise(resolve => {
+                const imgs = Array.from(area.querySelectorAll('img'));
+                const size = i => i.clientWidth * i.clientHeight;
+                const main = imgs.reduce((a, b) => (size(b) > size(a) ? b : a));
+                const times = [];
+                let last = main.src;
+                const obs = new MutationObserver(() => {
+                    if (main.src !== last) { times.push(performance.now()); last = main.src; }
+                });
+                obs.observe(main, {attributes: true, attributeFilter: ['src']});
+                setTimeout(() => { obs.disconnect(); resolve(times); }, ms);
+            })""", [area.element_handle(), seconds * 1000])
         if len(changes) < 2:
             return 0.0
         return (len(changes) - 1) / ((changes[-1] - changes[0]) / 1000)

@@ -330,3 +330,36 @@ def doctor_table(checks: list[Check]) -> str:
         if not c.ok and c.fix:
             lines.append(f"       -> {c.fix}")
     return "\n".join(lines)
+
+
+# -- the first cell of every lecture ---------------------------------------------------------------
+
+KERNEL_NEEDS = [("numpy", "numpy", "1.26"), ("matplotlib", "matplotlib", "3.8"),
+                ("ipywidgets", "ipywidgets", "8"), ("sklearn", "scikit-learn", "1.3"),
+                ("tqdm", "tqdm", "4")]
+
+
+def check_kernel(needs=KERNEL_NEEDS) -> None:
+    """Run by the first cell of every lecture: is everything the lecture imports here, in
+    versions that work with the course? Raises ImportError saying what to install and how to
+    pick the right kernel; prints a one-line summary otherwise."""
+    import importlib
+
+    problems = []
+    for module, package, minimum in needs:
+        try:
+            imported = importlib.import_module(module)
+        except ImportError:
+            problems.append(f"{package} is missing")
+            continue
+        found = getattr(imported, "__version__", "0")
+        if not _at_least(found, minimum):
+            problems.append(f"{package} {found} is too old (the course needs {minimum} or newer)")
+    if problems:
+        course = Path(__file__).resolve().parent.parent
+        raise ImportError(
+            f"this kernel ({sys.executable}) cannot run the lectures: " + "; ".join(problems)
+            + f". Fix: in a terminal, run `python3 tasks.py setup` in {course} (or "
+            f"`pip install -e {course}` in the environment this kernel uses), then choose "
+            "Kernel > Change Kernel... > the course's Python and run the notebook again.")
+    print(f"ready: Python {sys.version.split()[0]} at {sys.executable}")

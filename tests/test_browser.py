@@ -107,9 +107,7 @@ def test_playground_run_button_animates_the_heat_map(browser, lecture_lab):
         app = page.apps()[0]
         epoch = app.locator(".widget-html:has-text('Epoch'), .widget-label:has-text('Epoch')")
         before = epoch.first.inner_text() if epoch.count() else ""
-        run = app.get_by_role("button", name="Run/pause")
-        if not run.count():
-            run = app.locator("button[title*='Run']")
+        run = app.locator("button[title='Run/pause']")
         run.first.click()
         fps = page.frames_per_second(app, seconds=2.0)
         run.first.click()

@@ -171,3 +171,26 @@ def test_site_page_embeds_widget_state_and_a_snapshot_per_widget(tmp_path):
     assert "data:image/png;base64,iVBOR" in page
     index = (tmp_path / "index.html").read_text()
     assert 'href="01_perceptron.html"' in index and pages[0].title in index
+
+
+def test_check_kernel_is_quiet_but_for_one_line_when_all_is_there(capsys):
+    assert lab.check_kernel() is None
+    assert capsys.readouterr().out.startswith("ready: Python 3.")
+
+
+def test_check_kernel_names_what_is_missing_and_how_to_fix_it():
+    needs = [("numpy", "numpy", "1.26"), ("surely_not_a_module", "surely-not", "1"),
+             ("tqdm", "tqdm", "999")]
+    with pytest.raises(ImportError) as info:
+        lab.check_kernel(needs)
+    message = str(info.value)
+    assert "surely-not is missing" in message and "tqdm" in message and "too old" in message
+    assert "numpy" not in message.split("Fix:")[0].split(":", 1)[1]
+    assert "tasks.py setup" in message and "Change Kernel" in message
+
+
+def test_every_lecture_starts_by_checking_its_kernel():
+    for path in sorted((ROOT / "lectures").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        assert "check_kernel()" in first.source and "tasks.py setup" in first.source, path.name

@@ -30,7 +30,7 @@ def figure_png(fig, dpi: int = 80) -> bytes:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})  # fast zlib
     plt.close(fig)
     return buf.getvalue()
 
