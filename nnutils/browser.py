@@ -117,6 +117,8 @@ class NotebookPage:
         page.goto(lab.url(path))
         page.wait_for_selector(".jp-Notebook .jp-Cell")
         page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')")
+        with contextlib.suppress(Exception):        # more room for the notebook
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
         return cls(page, lab, path)
 
     def command(self, name: str, args: dict | None = None):
@@ -252,8 +254,12 @@ class NotebookPage:
             return 0.0
         return (len(changes) - 1) / ((changes[-1] - changes[0]) / 1000)
 
-    def screenshot(self, path: Path) -> Path:
+    def screenshot(self, path: Path, focus=None) -> Path:
+        """Save what the page shows, with ``focus`` (a locator) scrolled to the top if given."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        if focus is not None:
+            focus.evaluate("e => e.scrollIntoView({block: 'start'})")
+            self.page.wait_for_timeout(300)
         self.page.screenshot(path=str(path), full_page=False)
         return path
 

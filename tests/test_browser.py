@@ -93,7 +93,7 @@ def test_lecture_runs_and_every_control_changes_its_plot(browser, lecture_lab, p
         timings = [f"{op.kind} {op.label}: {op.milliseconds:.0f} ms" for op in operations
                    if op.milliseconds is not None]
         print(f"{path.stem}: {len(operations)} controls; " + "; ".join(timings))
-        page.screenshot(ARTIFACTS / f"{path.stem}.png")
+        page.screenshot(ARTIFACTS / f"{path.stem}.png", focus=apps[-1])
     finally:
         page.close()
 
@@ -110,11 +110,11 @@ def test_playground_run_button_animates_the_heat_map(browser, lecture_lab):
         run = app.locator("button[title='Run/pause']")
         run.first.click()
         fps = page.frames_per_second(app, seconds=2.0)
+        page.screenshot(ARTIFACTS / "00_playground-playing.png", focus=app)
         run.first.click()
         assert fps > 2, f"the heat map redrew at {fps:.1f} frames per second while playing"
         if before:
             assert epoch.first.inner_text() != before, "the epoch counter did not advance"
-        page.screenshot(ARTIFACTS / "00_playground-playing.png")
     finally:
         page.close()
 
