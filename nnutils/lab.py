@@ -50,7 +50,8 @@ def prepare_course(root: Path, names: list[str] | None = None, exchange: Path | 
 
     The student versions are generated afresh from ``solutions/`` in a scratch folder, so the
     committed ``assignments/`` folder is not touched (``nncourse release --check`` says whether it
-    is current).
+    is current). An assignment whose ``solutions/`` folder has not changed since it was last
+    prepared into the same exchange and gradebook is skipped (a stamp file in the exchange).
     """
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
@@ -60,22 +61,31 @@ def prepare_course(root: Path, names: list[str] | None = None, exchange: Path | 
     root = Path(root)
     names = _check_names(root, names)
     (root / "build").mkdir(exist_ok=True)
+    exchange = Path(exchange or exchange_root(root))
+    gradebook = gradebook or gradebook_url(root)
+    stamp_file = exchange / ".nncourse-prepared.json"
+    stamps = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
+    digests = {name: f"{gradebook}|{_digest(root / SOURCE_DIR / name)}" for name in names}
+    todo = [name for name in names if stamps.get(name) != digests[name]
+            or not (exchange / COURSE_ID / "outbound" / name).is_dir()]
+    if not todo:
+        return names
     bindir = str(Path(sys.executable).parent)     # nbgrader calls its environment's `alembic`
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     with tempfile.TemporaryDirectory(prefix="nncourse-lab-") as tmp:
-        for name in names:
+        for name in todo:
             shutil.copytree(root / SOURCE_DIR / name, Path(tmp) / SOURCE_DIR / name,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         config = Config()
         config.CourseDirectory.root = tmp
         config.CourseDirectory.source_directory = SOURCE_DIR
         config.CourseDirectory.release_directory = RELEASE_DIR
-        config.CourseDirectory.db_url = gradebook or gradebook_url(root)
+        config.CourseDirectory.db_url = gradebook
         config.CourseDirectory.course_id = COURSE_ID
-        config.Exchange.root = str(exchange or exchange_root(root))
+        config.Exchange.root = str(exchange)
         config.ExchangeReleaseAssignment.force = True      # re-releasing replaces the old copy
         api = NbGraderAPI(config=config)
-        for name in names:
+        for name in todo:
             for step in (api.generate_assignment, api.release_assignment):
                 kwargs = {"force": True} if step is api.generate_assignment else {}
                 result = step(name, **kwargs)
@@ -83,7 +93,20 @@ def prepare_course(root: Path, names: list[str] | None = None, exchange: Path | 
                     from .course import CourseError
                     raise CourseError(f"nbgrader could not {step.__name__.replace('_', ' ')} "
                                       f"{name}: {(result.get('error') or '').strip()[-300:]}")
+            stamps[name] = digests[name]
+            stamp_file.write_text(json.dumps(stamps, indent=1))
     return names
+
+
+def _digest(folder: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts \
+                and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 NBGRADER_CONFIG = """\

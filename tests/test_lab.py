@@ -194,3 +194,22 @@ def test_every_lecture_starts_by_checking_its_kernel():
         nb = nbformat.read(path, as_version=4)
         first = next(c for c in nb.cells if c.cell_type == "code")
         assert "check_kernel()" in first.source and "tasks.py setup" in first.source, path.name
+
+
+def test_prepare_course_skips_what_is_already_prepared_and_redoes_what_changed(tmp_path):
+    import shutil
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / "01_perceptron", course / "solutions" / "01_perceptron")
+    (course / "assignments").mkdir()
+    exchange, db = tmp_path / "exchange", f"sqlite:///{tmp_path / 'gradebook.db'}"
+    lab.prepare_course(course, exchange=exchange, gradebook=db)
+    released = exchange / lab.COURSE_ID / "outbound" / "01_perceptron" / "perceptron.ipynb"
+    first = released.stat().st_mtime_ns
+    lab.prepare_course(course, exchange=exchange, gradebook=db)
+    assert released.stat().st_mtime_ns == first                 # nothing changed: skipped
+    source = course / "solutions" / "01_perceptron" / "perceptron.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[0].source += "\n\nA new sentence."
+    nbformat.write(nb, source)
+    lab.prepare_course(course, exchange=exchange, gradebook=db)
+    assert "A new sentence." in released.read_text()
