@@ -681,3 +681,19 @@ def test_app_accepts_settings_off_the_menus():
     assert asdict(box.engine.settings)["learning_rate"] == 0.05
     with pytest.raises(TypeError, match="settings must be a Settings"):
         make_playground_app({"noise": 5})
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear"])
+@pytest.mark.parametrize("problem, dataset", [("classification", "spiral"),
+                                              ("regression", "reg-plane")])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_fast_training_gradients_equal_the_layer_functions(activation, problem, dataset, batch):
+    ALL = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin(x1)", "sin(x2)")
+    p = Playground(Settings(problem=problem, dataset=dataset, features=ALL,
+                            hidden_layers=(8, 3, 5), activation=activation))
+    F, y = p._F_train[:batch], p.y_train[:batch]
+    loss, dW, db = p._mean_gradients(F, y)
+    ref_loss, ref_dW, ref_db = p._mean_gradients_layers(F, y)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for a, b in zip(dW + db, ref_dW + ref_db):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
