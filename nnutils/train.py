@@ -360,7 +360,8 @@ def train(model, X_train, y_train, X_val=None, y_val=None, epochs=10, batch_size
                     history.stopped_early = True
                     history.message = (f"early stopping: the validation loss has not improved"
                                        f" for {early_stopping} epochs; restored the weights of"
-                                       f" epoch {history.best_epoch} (validation loss"
+                                       f" epoch {history.best_epoch + 1} of {epoch + 1}"
+                                       f" (validation loss"
                                        f" {history.val_loss[history.best_epoch]:.4g})")
                 break
     finally:
