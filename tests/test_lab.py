@@ -213,3 +213,16 @@ def test_prepare_course_skips_what_is_already_prepared_and_redoes_what_changed(t
     nbformat.write(nb, source)
     lab.prepare_course(course, exchange=exchange, gradebook=db)
     assert "A new sentence." in released.read_text()
+
+
+def test_lab_prepare_only_fills_the_exchange_of_the_given_course(tmp_path, capsys):
+    import shutil
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / "01_perceptron", course / "solutions" / "01_perceptron")
+    (course / "lectures").mkdir()
+    (course / "assignments").mkdir()
+    assert main(["--course", str(course), "lab", "--prepare-only"]) == 0
+    assert "released 01_perceptron" in capsys.readouterr().out
+    assert (course / "build" / "exchange" / lab.COURSE_ID / "outbound" / "01_perceptron"
+            / "perceptron.ipynb").is_file()
+    assert (course / "build" / "gradebook.db").is_file()
