@@ -59,6 +59,10 @@ def course() -> None:
 def test(args: list[str]) -> None:
     setup("dev")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # one pytest worker per core, each with one BLAS thread (and so the kernels it starts):
+    # several thread pools on the same two cores slow training-heavy notebooks many times over
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
         # one pytest worker per core; a module's tests stay together (they share fixtures)
         args = ["-n", "auto", "--dist", "loadfile", *args]

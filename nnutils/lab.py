@@ -288,11 +288,11 @@ def doctor(root: Path | None = None) -> list[Check]:
                                       "jupyterlab_widgets"))
     checks.append(_labextension_check("@jupyter/nbgrader", "nbgrader extension (Validate)",
                                       "nbgrader==0.9.6"))
-    if root is not None:
-        checks.append(Check("course exchange prepared",
-                            (exchange_root(root) / COURSE_ID / "outbound").is_dir(),
-                            str(exchange_root(root)),
-                            "nncourse lab prepares it (or run `nncourse lab --prepare-only`)"))
+    if root is not None:                 # information only: `nncourse lab` prepares it itself
+        prepared = (exchange_root(root) / COURSE_ID / "outbound").is_dir()
+        checks.append(Check("course exchange", True, f"{exchange_root(root)} " + (
+            "(assignments released)" if prepared else "(not prepared yet: `nncourse lab` "
+                                                      "releases the assignments into it)")))
     return checks
 
 

@@ -84,10 +84,13 @@ class Page:
 
 
 def _build_one(args) -> tuple[Page, str]:
-    path, timeout = args
+    path, timeout, threads = args
     from nbconvert import HTMLExporter
 
-    from .course import run_notebook
+    from .course import BLAS_THREAD_VARIABLES, run_notebook
+
+    for name in BLAS_THREAD_VARIABLES:          # lectures run side by side: share the cores
+        os.environ[name] = str(threads)
 
     ok, message, nb = run_notebook(Path(path), "lecture", timeout)
     count = snapshots(nb)
@@ -129,7 +132,8 @@ def build_site(root: Path, out: Path, paths: list[Path] | None = None, jobs: int
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
     pages = []
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        results = pool.map(_build_one, [(str(p), timeout) for p in paths])
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        results = pool.map(_build_one, [(str(p), timeout, threads) for p in paths])
         for page, body in tqdm(results, total=len(paths), desc="building the site",
                                unit="lecture", disable=not progress):
             (out / f"{page.lecture}.html").write_text(body, encoding="utf-8")
