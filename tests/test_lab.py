@@ -229,3 +229,22 @@ def test_lab_prepare_only_fills_the_exchange_of_the_given_course(tmp_path, capsy
     assert (course / "build" / "exchange" / lab.COURSE_ID / "outbound" / "01_perceptron"
             / "perceptron.ipynb").is_file()
     assert (course / "build" / "gradebook.db").is_file()
+
+
+def test_instructor_lab_formgrader_lists_the_prepared_assignments(tmp_path):
+    """`nncourse lab` on a course: the formgrader reads the repository's nbgrader_config.py and
+    finds the assignment in the gradebook, released to the course's exchange."""
+    import shutil
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / "01_perceptron", course / "solutions" / "01_perceptron")
+    shutil.copytree(ROOT / "assignments" / "01_perceptron",
+                    course / "assignments" / "01_perceptron")
+    (course / "lectures").mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    lab.prepare_course(course)
+    with lab.LabServer(course) as server:
+        url = f"{server.base}/formgrader/api/assignments?token={server.token}"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            listed = {a["name"]: a for a in json.loads(response.read())}
+    assert listed["01_perceptron"]["status"] == "released"
+    assert listed["01_perceptron"]["max_score"] > 0
