@@ -18,7 +18,17 @@ __all__ = ["GradingFailure", "KernelCode", "check", "check_array", "check_close"
 
 
 class GradingFailure(AssertionError):
-    """A test failed; the message is written for the student."""
+    """A test failed; the message is written for the student.
+
+    ``summary`` says the same without quoting any value, shape or label of the test's inputs
+    or of what the student's function returned: it is what feedback shows for a failure in a
+    hidden test, whose inputs stay hidden (a function could encode its inputs in what it
+    returns). Without one, the message itself is the summary (the test writer's own words).
+    """
+
+    def __init__(self, message: str, summary: str | None = None):
+        super().__init__(message)
+        self.summary = summary or message
 
 
 def check(condition, message: str) -> None:
@@ -48,21 +58,26 @@ def relative_error(a, b) -> float:
 
 def _as_array(value, what: str) -> np.ndarray:
     if isinstance(value, RemoteObject):
-        raise GradingFailure(f"{what}: expected a NumPy array, got {value!r}")
+        raise GradingFailure(f"{what}: expected a NumPy array, got {value!r}",
+                             f"returned a {value.type_name} where an array is expected")
     if value is None:
         raise GradingFailure(f"{what}: expected a NumPy array, got None (did you forget to "
-                             f"return it?)")
+                             f"return it?)", "returned None where an array is expected (did "
+                                             "you forget to return it?)")
     if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
         raise GradingFailure(f"{what}: expected one NumPy array, got a {type(value).__name__} "
-                             f"of {len(value)} items")
+                             f"of {len(value)} items", f"returned a {type(value).__name__} "
+                                                       f"where one array is expected")
     try:
         arr = np.asarray(value)
     except Exception:
         raise GradingFailure(f"{what}: expected a NumPy array, got "
-                             f"{type(value).__name__}") from None
+                             f"{type(value).__name__}", "returned something that is not an "
+                                                        "array") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise GradingFailure(f"{what}: expected an array of numbers, got "
-                             f"{type(value).__name__} {_fmt(value)}")
+                             f"{type(value).__name__} {_fmt(value)}",
+                             "returned something that is not an array of numbers")
     return arr
 
 
@@ -74,7 +89,8 @@ def check_array(actual, what: str, shape: tuple | None = None) -> np.ndarray:
         if arr.size == int(np.prod(shape)) and arr.size > 0:
             hint = " (the right number of entries in the wrong shape: a missing reshape, " \
                    "an extra axis, or a transpose?)"
-        raise GradingFailure(f"{what}: expected shape {tuple(shape)}, got {arr.shape}{hint}")
+        raise GradingFailure(f"{what}: expected shape {tuple(shape)}, got {arr.shape}{hint}",
+                             f"returned an array of the wrong shape{hint}")
     return arr
 
 
@@ -84,13 +100,16 @@ def check_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1
     arr = check_array(actual, what, expected.shape)
     if np.issubdtype(expected.dtype, np.floating) and arr.dtype == np.float32 \
             and expected.dtype == np.float64:
-        raise GradingFailure(f"{what}: expected float64 values, got float32 (work in float64)")
+        raise GradingFailure(f"{what}: expected float64 values, got float32 (work in float64)",
+                             "returned float32 values where float64 is expected")
     with np.errstate(all="ignore"):
         bad_nan = np.isnan(arr) & ~np.isnan(expected)
         if bad_nan.any():
             index = tuple(int(i) for i in np.argwhere(bad_nan)[0])
             raise GradingFailure(f"{what}: got NaN at index {index}, expected "
-                                 f"{_fmt(expected[index])} ({int(bad_nan.sum())} NaN in all)")
+                                 f"{_fmt(expected[index])} ({int(bad_nan.sum())} NaN in all)",
+                                 f"returned NaN where a number is expected "
+                                 f"({int(bad_nan.sum())} of {bad_nan.size} values)")
         close = np.isclose(arr, expected, rtol=rtol, atol=atol, equal_nan=True)
     if not close.all():
         with np.errstate(all="ignore"):
@@ -101,7 +120,9 @@ def check_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1
         where = f" at index {index}" if arr.ndim else ""
         raise GradingFailure(
             f"{what}: {int((~close).sum())} of {close.size} values are wrong; the worst is"
-            f"{where}: expected {_fmt(expected[index])}, got {_fmt(arr[index])}")
+            f"{where}: expected {_fmt(expected[index])}, got {_fmt(arr[index])}",
+            f"{int((~close).sum())} of {close.size} values are wrong (the worst relative error "
+            f"is {float(err[index]):.1e})")
     return arr
 
 
@@ -111,14 +132,15 @@ def check_equal(actual, expected, what: str) -> None:
         arr = check_array(actual, what, np.shape(expected))
         if not np.array_equal(arr, expected):
             raise GradingFailure(f"{what}: expected {_fmt(np.asarray(expected))}, got "
-                                 f"{_fmt(arr)}")
+                                 f"{_fmt(arr)}", "returned different values")
         return
     try:
         same = bool(actual == expected)
     except Exception:
         same = False
     if not same:
-        raise GradingFailure(f"{what}: expected {_fmt(expected)}, got {_fmt(actual)}")
+        raise GradingFailure(f"{what}: expected {_fmt(expected)}, got {_fmt(actual)}",
+                             "returned a different value")
 
 
 def check_gradient(actual, expected, what: str, tol: float = 1e-6) -> float:
@@ -126,12 +148,15 @@ def check_gradient(actual, expected, what: str, tol: float = 1e-6) -> float:
     expected = np.asarray(expected, dtype=np.float64)
     arr = check_array(actual, f"the gradient {what}", expected.shape)
     if not np.all(np.isfinite(arr)):
-        raise GradingFailure(f"the gradient {what} holds NaN or infinite values")
+        raise GradingFailure(f"the gradient {what} holds NaN or infinite values",
+                             "a gradient holds NaN or infinite values")
     err = relative_error(arr, expected)
     if err > tol:
+        advice = (f"(it must be below {tol:.0e}; around 1e-1 or more usually means a wrong "
+                  f"formula, a missing transpose or a missing sum)")
         raise GradingFailure(f"gradient check of {what} failed: relative error {err:.2e} "
-                             f"(it must be below {tol:.0e}; around 1e-1 or more usually means "
-                             f"a wrong formula, a missing transpose or a missing sum)")
+                             f"{advice}", f"a gradient check failed: relative error {err:.2e} "
+                                          f"{advice}")
     return err
 
 

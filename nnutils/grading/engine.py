@@ -16,7 +16,6 @@ import ast
 import builtins
 import contextlib
 import io
-import shutil
 import signal
 import threading
 import time
@@ -40,6 +39,7 @@ from .notebook import (
 )
 
 MAX_RESTARTS = 3
+TRUSTED_FACTOR = 3      # a test may take this many times the student's time limit in all
 
 
 class StudentCodeError(GradingFailure):
@@ -119,21 +119,28 @@ def _signature_names(name: str) -> list[str]:
 
 
 class Session:
-    """The trusted side of one kernel: remote calls with a deadline, handles to kernel objects."""
+    """The trusted side of one kernel during one test: remote calls, handles to kernel objects.
+
+    ``timeout`` bounds the time the student's code runs in the test, all calls together; the
+    grader's own work (the test's checks, the course's versions standing in) is not counted.
+    """
 
     def __init__(self, kernel: SandboxedKernel, timeout: float):
         self.kernel = kernel
         self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
+        self.used = 0.0         # seconds the student's code has run in this test
         self.handles: dict[int, tuple[object, int]] = {}
+        self.stand_ins: set[str] = set()
         self.lost = False
 
-    def _send(self, payload: dict, arrays: dict, what: str):
-        remaining = self.deadline - time.monotonic()
+    def _send(self, payload: dict, arrays: list, what: str):
+        remaining = self.timeout - self.used
         if remaining <= 0:
-            raise StudentCodeError(f"the test ran out of time ({self.timeout:g} s) before "
-                                   f"{what} could be called")
-        result, meta, data = self.kernel.request(payload, arrays, remaining)
+            raise StudentCodeError(f"the notebook's code used up this test's time "
+                                   f"({self.timeout:g} s) before {what} could be called")
+        result, meta, data = self.kernel.request(payload, arrays, remaining,
+                                                 on_callback=self._callback)
+        self.used += result.seconds
         if result.status == "timeout":
             if not self.kernel.alive():
                 self.lost = True
@@ -143,12 +150,57 @@ class Session:
                                    f"endless loop, or much slower than needed?)")
         if result.status == "dead":
             self.lost = True
+            if self.kernel.out_of_memory:
+                raise KernelLost(f"the kernel ran out of memory while {what} was running (the "
+                                 f"limit is {self.kernel.memory_mb} MB for everything the "
+                                 f"notebook holds)")
+            if result.error and result.error != "the kernel died":
+                raise KernelLost(f"the kernel sent something the grader cannot read while "
+                                 f"{what} was running ({result.error})")
             raise KernelLost(f"the kernel crashed while {what} was running (it ran out of "
                              f"memory, or the code ended the Python process)")
         if result.status != "ok":
-            raise StudentCodeError(f"{what} could not be called: {result.error} (did the "
-                                   f"notebook delete or overwrite the grader's helper?)")
+            raise StudentCodeError(f"{what} could not be called: {result.error}")
         return meta, data
+
+    def _callback(self, header: dict, arrays: list) -> tuple[dict, list]:
+        """Run the course's version of a graded function for a stand-in in the kernel.
+
+        The stand-in's code never enters the kernel: the student's code calls it there, the
+        arguments come here, and only the result goes back.
+        """
+        began = time.monotonic()
+        try:
+            return self._stand_in(header, arrays)
+        finally:        # the grader's own work does not count against the student's time
+            _extend_alarm(time.monotonic() - began)
+
+    def _stand_in(self, header: dict, arrays: list) -> tuple[dict, list]:
+        name = header.get("name")
+        fn = _reference(name) if name in self.stand_ins else None
+        if fn is None:
+            return {"error": {"type": "NameError",
+                              "message": f"{name!r} has no stand-in here"}}, []
+        try:
+            decoder = protocol.Decoder(arrays, {})
+            args = [decoder.decode(a) for a in header.get("args", [])]
+            kwargs = {str(k): decoder.decode(v) for k, v in header.get("kwargs", {}).items()}
+        except (protocol.ProtocolError, AttributeError, TypeError):
+            return {"error": {"type": "TypeError", "message": f"the arguments given to the "
+                              f"course's {name} could not be read"}}, []
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            return {"error": {"type": type(exc).__name__, "message": str(exc)[:500]}}, []
+        encoder = protocol.Encoder({})
+        try:
+            node = encoder.encode(result)
+        except protocol.ProtocolError as exc:
+            return {"error": {"type": "TypeError", "message": str(exc)}}, []
+        rngs = [[k, v.bit_generator.state] for k, v in
+                list(enumerate(args)) + list(kwargs.items())
+                if isinstance(v, np.random.Generator)]
+        return {"result": node, "rngs": rngs}, encoder.arrays
 
     def call(self, name: str, args: tuple, kwargs: dict):
         encoder = protocol.Encoder(self.handles)
@@ -165,9 +217,13 @@ class Session:
             if err.get("type") == "NotImplementedError" and not err.get("message"):
                 raise StudentCodeError(f"{name} is not written yet (it raises "
                                        f"NotImplementedError)")
-            where = "\n".join(str(line) for line in err.get("traceback", [])[-4:])
-            raise StudentCodeError(f"{name} raised {err.get('type')}: {err.get('message')}"
-                                   + (f"\n{where}" if where else ""))
+            lines = err.get("traceback") if isinstance(err.get("traceback"), list) else []
+            where = "\n".join(str(line)[:300] for line in lines[-4:])
+            kind = str(err.get("type"))[:100]
+            raise StudentCodeError(
+                f"{name} raised {kind}: {str(err.get('message'))[:2000]}"
+                + (f"\n{where}" if where else ""),
+                f"{name} raised {kind}" + (f"\n{where}" if where else ""))
         for key, state in meta.get("rngs") or []:
             arg = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key)
             if isinstance(arg, np.random.Generator) and isinstance(state, dict):
@@ -195,26 +251,26 @@ class Session:
 
         A stand-in serves the student's code; the test's own calls still reach the student's
         function, except for the names in ``direct``, which the test gets too. The course's
-        versions of graded functions call no other graded function (a test in
-        tests/test_contract.py keeps it so), so each can stand in alone.
+        version runs here, in the grader (see ``_callback``).
         """
-        functions = [dict(name=n, module=m, source=src, direct=n in direct) for n in names
-                     for m, src in [reference_source(n)] if src]
+        functions = [{"name": n, "direct": n in direct} for n in names if _reference(n)]
         if functions:
-            meta, _ = self._send({"kind": "swap", "functions": functions}, {}, "the notebook")
+            meta, _ = self._send({"kind": "swap", "functions": functions}, [], "the notebook")
             if "error" in meta:
                 return []
+            self.stand_ins |= {f["name"] for f in functions}
         return [f["name"] for f in functions]
 
     def unswap(self) -> list[str]:
         """Restore the student's functions; return the stand-ins that were actually called."""
-        meta, _ = self._send({"kind": "unswap"}, {}, "the notebook")
+        meta, _ = self._send({"kind": "unswap"}, [], "the notebook")
+        self.stand_ins.clear()
         used = meta.get("used", [])
         return [str(n) for n in used] if isinstance(used, list) else []
 
     def probe(self, names: list[str]) -> tuple[dict, dict]:
         try:
-            meta, data = self._send({"kind": "probe", "names": names}, {}, "the notebook")
+            meta, data = self._send({"kind": "probe", "names": names}, [], "the notebook")
             if "error" in meta:
                 raise protocol.ProtocolError(meta["error"].get("message", ""))
             decoder = protocol.Decoder(data, self.handles)
@@ -240,18 +296,13 @@ class RemoteFunction:
         return f"<student function {self.__name__}>"
 
 
-def reference_source(name: str) -> tuple[str, str | None]:
-    """(module, source) of the course library's version of a graded function, if it has one."""
-    import inspect
-
+def _reference(name) -> object | None:
+    """The course library's version of a graded function, if it has one."""
     import nnutils
-    obj = getattr(nnutils, name, None)
-    if not callable(obj) or not getattr(obj, "__module__", "").startswith("nnutils."):
-        return "", None
-    try:
-        return obj.__module__, inspect.getsource(obj)
-    except (OSError, TypeError):
-        return "", None
+    obj = getattr(nnutils, name, None) if isinstance(name, str) else None
+    if callable(obj) and getattr(obj, "__module__", "").startswith("nnutils."):
+        return obj
+    return None
 
 
 def reference_dependencies(name: str, disabled: set[str]) -> list[str]:
@@ -314,6 +365,14 @@ def _alarm(seconds: float):
     return old
 
 
+def _extend_alarm(seconds: float) -> None:
+    """Move a pending _alarm later by ``seconds``."""
+    if threading.current_thread() is threading.main_thread():
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        if remaining > 0:
+            signal.setitimer(signal.ITIMER_REAL, remaining + seconds)
+
+
 def _cancel_alarm(old) -> None:
     if old is not None:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -321,31 +380,40 @@ def _cancel_alarm(old) -> None:
 
 
 def _failure_message(exc: BaseException, test: TestCell) -> str:
-    """What the student reads: the failure, and the failing line only if it is visible."""
-    line = None
+    """What the student reads: the failure, and the failing line only if it is visible.
+
+    A failure in a hidden test is described without its inputs: no value, shape or label the
+    checks would quote, no message the student's own code raised (it could carry the inputs
+    it was given), only what kind of check failed and the student's own lines.
+    """
+    lines = []
     tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == "<test cell>":
-            line = tb.tb_lineno
+            lines.append(tb.tb_lineno)
         tb = tb.tb_next
-    hidden = line is not None and any(a <= line <= b for a, b in test.hidden)
+    hidden = any(a <= n <= b for n in lines for a, b in test.hidden)
     if isinstance(exc, NameError):
         name = getattr(exc, "name", None) or str(exc)
         text = (f"{name} is not defined when this test runs: define it in its answer cell "
                 f"(did that cell raise an error?)")
-    elif isinstance(exc, (GradingFailure, KernelLost)):
+    elif isinstance(exc, GradingFailure):
+        text = exc.summary if hidden else str(exc)
+    elif isinstance(exc, KernelLost):
         text = str(exc)
     elif isinstance(exc, AssertionError):
         text = str(exc) or "a check failed"
     elif isinstance(exc, _TrustedTimeout):
         text = "the test took too long"
+    elif hidden:
+        text = f"{type(exc).__name__} while checking what {test.function} returned"
     else:
         text = f"{type(exc).__name__}: {exc}"
-    if line is not None and not hidden and not isinstance(exc, StudentCodeError):
-        code = test.source.splitlines()[line - 1].strip()
-        text += f"\n  (in the visible test, line {line}: {code})"
-    elif hidden:
-        text = "hidden test: " + text
+    if hidden:
+        return "hidden test: " + text
+    if lines and not isinstance(exc, StudentCodeError):
+        code = test.source.splitlines()[lines[-1] - 1].strip()
+        text += f"\n  (in the visible test, line {lines[-1]}: {code})"
     return text
 
 
@@ -364,42 +432,38 @@ def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
     namespace = {name: getattr(checks, name) for name in checks.__all__}
     namespace.update(np=np, numpy=np, __name__="__nncourse_test__", __builtins__=builtins)
     result = TestResult(test.grade_id, test.function, 0.0, test.points, False)
-    old = None
+    # a bound on the whole test, the grader's own work included; armed before the first request
+    old = _alarm(TRUSTED_FACTOR * timeout + 30)
     try:
-        if not kernel.begin_serving():
-            raise StudentCodeError("the notebook's kernel did not respond to the grader")
-        tree = ast.parse(test.source)
-        unknown = sorted(n for n in free_names(tree) if n not in namespace)
-        if unknown:
-            kinds, values = session.probe(unknown)
-            for name in unknown:
-                if kinds.get(name) == "function":
-                    namespace[name] = RemoteFunction(session, name)
-                elif kinds.get(name) == "value" and name in values:
-                    namespace[name] = values[name]
-        swapped = session.swap(list(substitute), set(direct)) if substitute else []
-        code = compile(tree, "<test cell>", "exec")
-        old = _alarm(timeout + 5)
         try:
+            tree = ast.parse(test.source)
+            unknown = sorted(n for n in free_names(tree) if n not in namespace)
+            if unknown:
+                kinds, values = session.probe(unknown)
+                for name in unknown:
+                    if kinds.get(name) == "function":
+                        namespace[name] = RemoteFunction(session, name)
+                    elif kinds.get(name) == "value" and name in values:
+                        namespace[name] = values[name]
+            swapped = session.swap(list(substitute), set(direct)) if substitute else []
+            code = compile(tree, "<test cell>", "exec")
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(code, namespace)
         finally:
             _cancel_alarm(old)
-            old = None
-            if swapped and not session.lost:
+            if swapped and not session.lost and kernel.alive() and not kernel.busy:
                 used = session.unswap()
         result.passed, result.points = True, test.points
     except (Exception, _TrustedTimeout) as exc:
         _cancel_alarm(old)
+        if kernel.busy:                 # stopped halfway through a request: start afresh
+            kernel.shutdown()
         if not kernel.alive():
             session.lost = True
         result.message = _failure_message(exc, test)
         if isinstance(exc, KernelLost) or session.lost:
             result.message += " [kernel restarted]"
             raise _Lost(result) from None
-    finally:
-        if kernel.alive():
-            kernel.end_serving()
     if direct and result.passed:
         names = " and ".join(sorted(direct))
         result.message = (f"(Your {names} failed {'its' if len(direct) == 1 else 'their'} own "
@@ -455,9 +519,20 @@ def stand_ins(graded: list[str], tested: str, failed: set[str],
     return sorted(set(chosen), key=graded.index)
 
 
+MAX_CELL_ERRORS = 100
+
+
+def _cell_error(result: NotebookResult, text: str) -> None:
+    """Keep the first MAX_CELL_ERRORS errors of the student's cells, and count the rest."""
+    if len(result.cell_errors) < MAX_CELL_ERRORS:
+        result.cell_errors.append(text)
+    elif len(result.cell_errors) == MAX_CELL_ERRORS:
+        result.cell_errors.append("and more errors (only the first "
+                                  f"{MAX_CELL_ERRORS} are kept)")
+
+
 def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
-                   scratch: Path, zygote: Zygote, options: Options,
-                   extra_files: list[Path]) -> NotebookResult:
+                   zygote: Zygote, options: Options) -> NotebookResult:
     result = NotebookResult(anb.name)
     zero = [TestResult(t.grade_id, t.function, 0.0, t.points, False) for t in anb.tests]
     if note:
@@ -481,16 +556,12 @@ def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
     plan = build_plan(anb, student)
     missing = {t.grade_id for t in anb.tests} - {s.test.grade_id for s in plan if s.test}
     assert not missing, missing
-    scratch.mkdir(parents=True, exist_ok=True)
-    for extra in extra_files:
-        shutil.copy(extra, scratch / extra.name)
-    kernel = SandboxedKernel(scratch, zygote, options.memory_mb)
+    kernel = SandboxedKernel(zygote, options.memory_mb)
     remaining: dict[str, int] = {}
     for step in plan:
         if step.test:
             remaining[step.test.function] = remaining.get(step.test.function, 0) + 1
     failed_functions: set[str] = set()
-    fresh_shim = True
     started = time.monotonic()
     done: list[Step] = []           # code steps that ran without killing the kernel
     restarts = 0
@@ -505,31 +576,29 @@ def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
                         f"not run: the notebook used more than {options.total:g} s in all"))
                 continue
             if step.kind == "code":
-                fresh_shim = False
                 res = kernel.execute(step.source, options.timeout)
                 if res.status == "ok":
                     done.append(step)
                     continue
                 if res.status == "error":
                     done.append(step)
-                    result.cell_errors.append(f"{step.label} raised {res.error}")
+                    _cell_error(result, f"{step.label} raised {res.error}")
                     continue
                 if res.status == "timeout" and kernel.alive():
                     result.status = "incomplete"
-                    result.cell_errors.append(f"{step.label} was stopped after "
+                    _cell_error(result, f"{step.label} was stopped after "
                                               f"{options.timeout:g} s (an endless loop?)")
                     done.append(step)
                     continue
                 result.status = "incomplete"
-                why = ("crashed the kernel (out of memory, or the process was ended)"
+                why = (f"ran out of memory (the limit is {options.memory_mb} MB)"
+                       if kernel.out_of_memory else
+                       "crashed the kernel (out of memory, or the process was ended)"
                        if res.status == "dead" else
                        f"ran past {options.timeout:g} s and ignored the interrupt")
-                result.cell_errors.append(f"{step.label} {why}; the kernel was restarted and "
+                _cell_error(result, f"{step.label} {why}; the kernel was restarted and "
                                           f"the cells before it run again")
             else:
-                if not fresh_shim:          # the cells before may have replaced it
-                    kernel.install_shim()
-                    fresh_shim = True
                 function = step.test.function
                 substitute = stand_ins(anb.graded_functions, function, failed_functions,
                                        remaining)
@@ -563,7 +632,6 @@ def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
             if restarts > MAX_RESTARTS:
                 raise KernelLost(f"the kernel crashed {restarts} times")
             kernel.restart()
-            fresh_shim = False
             for old in done:
                 kernel.execute(old.source, options.timeout)
     except KernelLost as exc:
@@ -614,18 +682,13 @@ def find_notebook(student_dir: Path, assignment: str, notebook: str, only_one: b
 
 
 def grade_submission(assignment: Assignment, student_dir: Path, zygote: Zygote,
-                     options: Options, extra_files: list[Path]) -> SubmissionResult:
+                     options: Options) -> SubmissionResult:
     """Grade one student's folder with kernels forked by ``zygote``."""
     start = time.monotonic()
     notebooks = []
     for anb in assignment.notebooks:
         path, note = find_notebook(student_dir, assignment.name, anb.name,
                                    len(assignment.notebooks) == 1)
-        scratch = zygote.home / f"{student_dir.name}-{anb.name}"
-        try:
-            notebooks.append(grade_notebook(anb, path, note, scratch, zygote, options,
-                                            extra_files))
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        notebooks.append(grade_notebook(anb, path, note, zygote, options))
     return SubmissionResult(student_dir.name, assignment.name, notebooks,
                             assignment.max_score, time.monotonic() - start)

@@ -10,7 +10,9 @@ answer cells and of any cells the student added.
 
 import ast
 import json
+import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,13 +203,31 @@ class NotebookUnreadable(Exception):
     """The submitted file is not a notebook; the message says why."""
 
 
-def read_submission(path: Path) -> nbformat.NotebookNode:
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, never following a link or waiting on a FIFO or device."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise NotebookUnreadable(f"could not read {path.name}: {exc.strerror}") from None
-    if len(raw) > 50 * 2**20:
-        raise NotebookUnreadable(f"{path.name} is larger than 50 MB")
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotebookUnreadable(f"{path.name} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise NotebookUnreadable(f"could not read {path.name}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise NotebookUnreadable(f"{path.name} is larger than {limit // 2**20} MB")
+    return raw
+
+
+def read_submission(path: Path) -> nbformat.NotebookNode:
+    raw = _read_regular_file(path, MAX_NOTEBOOK_BYTES)
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -1,22 +1,24 @@
-"""Where students' kernels run: a sandbox in which they can see nothing but their own folder.
+"""Where students' kernels run: a sandbox in which each sees nothing but its own fresh folder.
 
 With bubblewrap (Debian's ``bubblewrap`` package) and root, each grading worker gets a sandbox
 (see ``zygote.py``) with:
 
 - a private mount namespace holding only the system (``/usr``, ``/etc``), the Python installation,
-  a copy of ``nnutils`` with the assignment's graded functions removed, and the worker's folder;
-  the repository, ``solutions/``, the gradebook, other workers' submissions and the output folder
-  do not exist in it, and /tmp is read-only;
+  a copy of ``nnutils`` with the assignment's graded functions removed and the assignment's data
+  files, all read-only; the repository, ``solutions/``, the gradebook, the submissions, the
+  output folder and the grader's own files do not exist in it, and nothing in it is writable;
 - no network (a private network namespace with nothing in it but a loopback that is down);
 - a private PID namespace, so every process in it dies with the sandbox;
 
-and each submission's kernel, forked inside it, gets its own unprivileged user id (no
-capabilities, no new privileges), a folder only that id can enter, and limits on address space
-(``--memory``), processes, file size and core dumps.
+and each submission's kernel, forked inside it, gets new mount, IPC and network namespaces of
+its own with a fresh tmpfs as its folder and TMPDIR (limited in bytes and inodes), its own
+unprivileged user id (no capabilities, no new privileges), a control group limiting its memory
+as a whole, its processes and its CPU (``cgroups.py``), and limits on address space, file size
+and core dumps. The grader shares no file with it: they talk over a socket the grader created.
 
-Without root, bubblewrap still gives the namespaces, but kernels cannot get user ids of their
-own, so the process limit is left out. Without bubblewrap, only the resource limits apply and
-the grader says loudly that submissions are not isolated.
+Without root, bubblewrap still gives the namespaces, but kernels share one user id and get no
+control groups. Without bubblewrap, only the resource limits apply. In both cases the grader
+says loudly what is missing.
 """
 
 import ast
@@ -31,9 +33,16 @@ from pathlib import Path
 
 import nnutils
 
+from . import cgroups
+
 BASE_UID = 100000    # kernels run as BASE_UID + 64 * (grading process id) + n
-NPROC_LIMIT = 128     # processes and threads per sandbox user
+NPROC_LIMIT = 128     # processes and threads per kernel
 FSIZE_LIMIT = 512 * 2**20
+DISK_LIMIT = 512 * 2**20     # bytes a kernel may store in its folder and /tmp together
+INODE_LIMIT = 10_000         # files and folders it may create there
+KERNEL_HOME = "/submission"  # the kernel's folder, inside the sandbox
+DATA_DIR = "/assignment-files"   # the assignment's data files, read-only, inside the sandbox
+CAPABILITIES = "CAP_SETUID,CAP_SETGID,CAP_SYS_ADMIN"   # the zygote's, never a kernel's
 
 
 class IsolationWarning(UserWarning):
@@ -42,12 +51,38 @@ class IsolationWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Isolation:
-    mode: str           # "bwrap-root", "bwrap" or "none"
-    reason: str = ""    # why isolation is partial or missing
+    mode: str               # "bwrap-root", "bwrap" or "none"
+    reason: str = ""        # what is missing, if anything
+    cgroups: bool = False   # kernels get control groups (memory, processes, CPU)
+    private: bool = False   # kernels get their own mount/IPC/network namespaces and tmpfs
 
     @property
     def full(self) -> bool:
-        return self.mode == "bwrap-root"
+        return self.mode == "bwrap-root" and self.cgroups and self.private
+
+
+_PRIVATE_PROBE = (
+    "import ctypes, os, sys\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "ok = libc.unshare(0x00020000 | 0x08000000 | 0x40000000) == 0\n"
+    "ok = ok and libc.mount(b'none', b'/', None, 16384 | (1 << 18), None) == 0\n"
+    "ok = ok and libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 6, b'size=1m,nr_inodes=16') == 0\n"
+    "sys.exit(0 if ok else 1)\n")
+
+
+def _probe_bwrap(bwrap: str, root: bool) -> tuple[bool, bool]:
+    """(bubblewrap works, a zygote in it can give each kernel private namespaces)."""
+    base = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
+            "--tmpfs", "/tmp"]
+    try:
+        if subprocess.run(base + ["true"], capture_output=True, timeout=20).returncode:
+            return False, False
+        caps = ["--cap-add", CAPABILITIES] if root else \
+            ["--unshare-user", "--uid", "0", "--cap-add", "CAP_SYS_ADMIN"]
+        probe = base + caps + [sys.executable, "-c", _PRIVATE_PROBE]
+        return True, subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False, False
 
 
 @functools.cache
@@ -59,18 +94,24 @@ def detect_isolation() -> Isolation:
     if bwrap is None:
         return Isolation("none", "bubblewrap is not installed (Debian/Ubuntu: apt-get install "
                                  "bubblewrap)")
-    probe = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
-    try:
-        ok = subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    if not ok:
+    root = os.geteuid() == 0
+    works, private = _probe_bwrap(bwrap, root)
+    if not works:
         return Isolation("none", "bubblewrap cannot create namespaces here (unprivileged user "
                                  "namespaces are disabled?)")
-    if os.geteuid() != 0:
-        return Isolation("bwrap", "not running as root, so submissions share one user id and "
-                                  "have no process limit")
-    return Isolation("bwrap-root")
+    gaps = []
+    if not private:
+        gaps.append("kernels cannot get private mount/IPC namespaces, so one submission's "
+                    "files and shared memory are visible to the next in the same worker")
+    if not root:
+        gaps.append("not running as root, so submissions share one user id, have no process "
+                    "limit and no control groups (memory is limited per process only)")
+        return Isolation("bwrap", "; ".join(gaps), cgroups=False, private=private)
+    problem = cgroups.probe()
+    if problem:
+        gaps.append(f"{problem}: memory is limited per process only (memfd files and shared "
+                    f"memory are not counted) and CPU is not shared fairly")
+    return Isolation("bwrap-root", "; ".join(gaps), cgroups=problem is None, private=private)
 
 
 def warn_if_partial(isolation: Isolation) -> None:
@@ -82,15 +123,17 @@ def warn_if_partial(isolation: Isolation) -> None:
             IsolationWarning, stacklevel=2)
 
 
-def _bind_with_parents(args: list[str], made: set[str], path: Path, flag: str) -> None:
-    """Bind ``path`` at the same place, first creating its parents world-readable."""
-    for parent in reversed(path.parents):
+def _bind_with_parents(args: list[str], made: set[str], path: Path, flag: str,
+                       target: Path | None = None) -> None:
+    """Bind ``path`` (at ``target``, default the same place), creating its parents first."""
+    target = target or path
+    for parent in reversed(target.parents):
         p = str(parent)
         if p != "/" and p not in made:
             args += ["--perms", "0755", "--dir", p]
             made.add(p)
-    args += [flag, str(path), str(path)]
-    made.add(str(path))
+    args += [flag, str(path), str(target)]
+    made.add(str(target))
 
 
 def python_roots() -> list[Path]:
@@ -107,12 +150,13 @@ def python_roots() -> list[Path]:
     return [r for r in kept if not any(o != r and o in r.parents for o in kept)]
 
 
-def zygote_command(isolation: Isolation, home: Path, lib: Path, env: dict[str, str]) -> list[str]:
+def zygote_command(isolation: Isolation, lib: Path, data: Path | None,
+                   env: dict[str, str]) -> list[str]:
     """The command prefix that starts a worker's zygote inside its sandbox.
 
-    The sandbox sees the system, the Python installation, the stripped library (read-only) and
-    the worker's folder ``home``, where each submission gets a folder of its own. /tmp is
-    read-only: kernels get their own TMPDIR.
+    The sandbox sees the system, the Python installation, the stripped library and the
+    assignment's data files, all read-only, and an empty ``KERNEL_HOME`` on which each kernel
+    mounts its own tmpfs.
     """
     if isolation.mode == "none":
         return ["env", "-i"] + [f"{k}={v}" for k, v in env.items()]
@@ -121,34 +165,43 @@ def zygote_command(isolation: Isolation, home: Path, lib: Path, env: dict[str, s
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "0755", "--tmpfs", "/tmp",
-            "--perms", "0755", "--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm"]
+            "--perms", "0755", "--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm",
+            "--perms", "0755", "--dir", KERNEL_HOME]
     for name in ("bin", "sbin", "lib", "lib64", "lib32"):
         target = Path("/") / name
         if target.is_symlink():
             args += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             args += ["--ro-bind", str(target), str(target)]
-    made = {"/usr", "/etc", "/proc", "/dev", "/tmp", "/bin", "/sbin", "/lib", "/lib64"}
+    made = {"/usr", "/etc", "/proc", "/dev", "/tmp", "/bin", "/sbin", "/lib", "/lib64",
+            KERNEL_HOME}
     for root in python_roots():
         _bind_with_parents(args, made, root, "--ro-bind")
     _bind_with_parents(args, made, lib, "--ro-bind")
-    _bind_with_parents(args, made, home, "--bind")
-    args += ["--remount-ro", "/tmp", "--chdir", str(home)]
+    if data is not None:
+        _bind_with_parents(args, made, data, "--ro-bind", Path(DATA_DIR))
+    args += ["--remount-ro", "/tmp", "--chdir", "/"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    if isolation.full:
-        args += ["--cap-add", "CAP_SETUID,CAP_SETGID"]
+    if isolation.mode == "bwrap-root":
+        args += ["--cap-add", CAPABILITIES]
     else:
-        args += ["--unshare-user"]
+        args += ["--unshare-user", "--uid", "0", "--gid", "0"]
+        if isolation.private:
+            args += ["--cap-add", "CAP_SYS_ADMIN"]
     return args + ["--"]
 
 
 def sandbox_uid(isolation: Isolation, n: int = 0) -> int | None:
-    """The user id of this process's n-th kernel (None without full isolation).
+    """The user id of this process's n-th kernel (None without root in a sandbox).
 
     Blocks of 64 ids per grading process: no two live kernels share an id, even across runs.
     """
-    return BASE_UID + 64 * os.getpid() + n % 64 if isolation.full else None
+    return BASE_UID + 64 * os.getpid() + n % 64 if isolation.mode == "bwrap-root" else None
+
+
+# the parts of the grader a kernel imports: the checks visible tests use, and its own side
+KERNEL_MODULES = ("__init__.py", "checks.py", "protocol.py", "shim.py", "wire.py", "zygote.py")
 
 
 class _DisableFunctions(ast.NodeTransformer):
@@ -190,8 +243,7 @@ def build_library(dest: Path, disabled: set[str]) -> list[str]:
         rel = path.relative_to(source)
         if "__pycache__" in rel.parts or path.is_dir():
             continue
-        if rel.parts[0] == "grading" and rel.name not in ("__init__.py", "checks.py",
-                                                                 "protocol.py", "zygote.py"):
+        if rel.parts[0] == "grading" and rel.name not in KERNEL_MODULES:
             continue
         out = target / rel
         out.parent.mkdir(parents=True, exist_ok=True)
