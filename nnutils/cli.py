@@ -84,6 +84,11 @@ def cmd_grade(args) -> int:
     results = grade_all(root, args.assignment, Path(args.submissions), Path(args.out),
                         jobs=args.jobs, timeout=args.timeout, memory_mb=args.memory,
                         progress=not args.quiet)
+    # the reports are written by now; a terminal that cannot show a name (an ASCII locale)
+    # gets an escape instead of a UnicodeEncodeError. grade_table escapes everything a
+    # student chose (names, notes), so nothing raw reaches the terminal.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     print(grade_table(results))
     print(f"\nwrote {Path(args.out) / 'grades.csv'}, {Path(args.out) / 'summary.html'} and "
           f"{len(results)} feedback page(s) in {Path(args.out) / 'feedback'}")
