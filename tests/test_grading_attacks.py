@@ -26,9 +26,12 @@ FUNCTIONS = ["perceptron_predict", "perceptron_update", "perceptron_train", "per
              "xor_network"]
 WRONG_PREDICT = "def perceptron_predict(X, w, b):\n    return np.zeros(len(X))\n"
 
+if not detect_isolation().full and (os.environ.get("CI")
+                                    or os.environ.get("NNCOURSE_REQUIRE_ISOLATION")):
+    raise RuntimeError(f"full isolation is required here: {detect_isolation().reason}")
 needs_isolation = pytest.mark.skipif(
     not detect_isolation().full,
-    reason=f"needs bubblewrap and root for full isolation: {detect_isolation().reason}")
+    reason=f"needs bubblewrap, root and control groups: {detect_isolation().reason}")
 
 
 def _listener():
