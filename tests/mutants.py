@@ -2,7 +2,10 @@
 tests (tests/test_mutants.py grades each and checks that it fails exactly its own function).
 
 Each mutant rewrites the instructor's solution of one function with text replacements
-(old -> new, each of which must match), or replaces it whole.
+(old -> new, each of which must match), or replaces it whole. ``where`` says which block of
+the function's tests must catch it ("visible" or "hidden": a mutant that only the hidden
+tests catch is what hidden tests are for) and ``says`` a piece of the message the student must
+read, so that each mutant fails in the right place for the stated reason.
 """
 
 from dataclasses import dataclass
@@ -14,6 +17,8 @@ class Mutant:
     why: str                # the mistake, as a student would make it
     edits: tuple = ()       # ((old, new), ...) applied to the solution's source
     source: str = ""        # or the whole answer cell
+    where: str = ""         # "visible" or "hidden": the block whose check fails first
+    says: str = ""          # a piece of the failure message
 
 
 MUTANTS: dict[str, list[Mutant]] = {

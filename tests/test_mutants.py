@@ -46,14 +46,28 @@ def graded(request, tmp_path_factory):
     return name, {r.student: r for r in results}
 
 
+def _block(message: str) -> str:
+    """Which block of a test cell a failure came from, as the feedback tells it."""
+    return "hidden" if message.startswith("hidden test: ") else "visible"
+
+
 def test_every_mutant_fails_exactly_its_own_function(graded):
     name, results = graded
     wrong = []
     for i, mutant in enumerate(MUTANTS[name]):
         result = results[f"mutant{i:02d}"]
-        failed = {t.function for nb in result.notebooks for t in nb.tests if not t.passed}
+        failures = [t for nb in result.notebooks for t in nb.tests if not t.passed]
+        failed = {t.function for t in failures}
         if failed != {mutant.function}:
             wrong.append(f"{mutant.function} / {mutant.why}: failed {sorted(failed) or 'nothing'}")
+            continue
+        first = failures[0].message
+        if mutant.where and _block(first) != mutant.where:
+            wrong.append(f"{mutant.function} / {mutant.why}: caught by the {_block(first)} "
+                         f"tests, not the {mutant.where} ones: {first[:300]}")
+        if mutant.says and mutant.says not in first:
+            wrong.append(f"{mutant.function} / {mutant.why}: the message does not say "
+                         f"{mutant.says!r}: {first[:300]}")
     assert not wrong, "\n".join(wrong)
 
 
