@@ -103,14 +103,14 @@ class Zygote:
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        self.home.chmod(0o700 if self.isolation.mode != "none" else 0o755)
+        self.home.chmod(0o711)          # kernels may enter their own folder in it, not list it
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
                "PYTHONPATH": str(self.lib), "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp",
                "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.lib.parent / "mplcache"),
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         os.set_inheritable(theirs.fileno(), True)
-        cmd = zygote_command(self.isolation, self.lib, self.data, env)
+        cmd = zygote_command(self.isolation, self.lib, self.data, self.home, env)
         cmd += [sys.executable, "-m", "nnutils.grading.zygote", str(theirs.fileno()),
                 *self.preload]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -199,6 +199,8 @@ class SandboxedKernel:
             home = KERNEL_HOME
         else:
             self.folder = tempfile.mkdtemp(prefix="k", dir=self.zygote.home)
+            if self.uid is not None:        # new and empty: nothing in it is the student's yet
+                os.chown(self.folder, self.uid, self.uid)
             home = self.folder
         data = self.zygote.data
         return {"uid": self.uid, "private": isolation.private, "home": home,

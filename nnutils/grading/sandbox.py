@@ -66,20 +66,25 @@ _PRIVATE_PROBE = (
     "libc = ctypes.CDLL(None, use_errno=True)\n"
     "ok = libc.unshare(0x00020000 | 0x08000000 | 0x40000000) == 0\n"
     "ok = ok and libc.mount(b'none', b'/', None, 16384 | (1 << 18), None) == 0\n"
-    "ok = ok and libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 6, b'size=1m,nr_inodes=16') == 0\n"
+    "ok = ok and libc.mount(b'tmpfs', sys.argv[1].encode(), b'tmpfs', 6,\n"
+    "                       b'size=1m,nr_inodes=16') == 0\n"
     "sys.exit(0 if ok else 1)\n")
 
 
 def _probe_bwrap(bwrap: str, root: bool) -> tuple[bool, bool]:
-    """(bubblewrap works, a zygote in it can give each kernel private namespaces)."""
-    base = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
-            "--tmpfs", "/tmp"]
+    """(bubblewrap works, a zygote in it can give each kernel private namespaces).
+
+    The second is tried in the very sandbox a zygote gets (``zygote_command``), wherever the
+    Python installation lives (under /tmp in a fresh clone, say).
+    """
     try:
-        if subprocess.run(base + ["true"], capture_output=True, timeout=20).returncode:
+        plain = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+        if subprocess.run(plain, capture_output=True, timeout=20).returncode:
             return False, False
-        caps = ["--cap-add", CAPABILITIES] if root else \
-            ["--unshare-user", "--uid", "0", "--cap-add", "CAP_SYS_ADMIN"]
-        probe = base + caps + [sys.executable, "-c", _PRIVATE_PROBE]
+        trial = Isolation("bwrap-root" if root else "bwrap", private=True)
+        library = Path(nnutils.__file__).resolve().parent
+        probe = zygote_command(trial, library, None, None, {}) + [
+            sys.executable, "-c", _PRIVATE_PROBE, KERNEL_HOME]
         return True, subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False, False
@@ -150,13 +155,14 @@ def python_roots() -> list[Path]:
     return [r for r in kept if not any(o != r and o in r.parents for o in kept)]
 
 
-def zygote_command(isolation: Isolation, lib: Path, data: Path | None,
+def zygote_command(isolation: Isolation, lib: Path, data: Path | None, home: Path | None,
                    env: dict[str, str]) -> list[str]:
     """The command prefix that starts a worker's zygote inside its sandbox.
 
     The sandbox sees the system, the Python installation, the stripped library and the
     assignment's data files, all read-only, and an empty ``KERNEL_HOME`` on which each kernel
-    mounts its own tmpfs.
+    mounts its own tmpfs. Only where kernels cannot mount their own does the sandbox also
+    hold the worker's folder ``home`` (writable), in which each kernel gets a folder.
     """
     if isolation.mode == "none":
         return ["env", "-i"] + [f"{k}={v}" for k, v in env.items()]
@@ -180,6 +186,8 @@ def zygote_command(isolation: Isolation, lib: Path, data: Path | None,
     _bind_with_parents(args, made, lib, "--ro-bind")
     if data is not None:
         _bind_with_parents(args, made, data, "--ro-bind", Path(DATA_DIR))
+    if home is not None and not isolation.private:
+        _bind_with_parents(args, made, home, "--bind")
     args += ["--remount-ro", "/tmp", "--chdir", "/"]
     for key, value in env.items():
         args += ["--setenv", key, value]
