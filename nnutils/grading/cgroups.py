@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu")
+ACCOUNTING = "cpuacct"      # v1 only: CPU time used (v2 has it in cpu.stat)
 CPU_PERIOD_US = 100_000
 
 
@@ -36,9 +37,12 @@ def _v2_root() -> Path | None:
 
 def _v1_roots() -> dict[str, Path] | None:
     roots = {c: ROOT / c for c in CONTROLLERS}
-    if all((p / "cgroup.procs").is_file() for p in roots.values()):
-        return roots
-    return None
+    if not all((p / "cgroup.procs").is_file() for p in roots.values()):
+        return None
+    accounting = ROOT / ACCOUNTING
+    if (accounting / "cgroup.procs").is_file() and accounting.resolve() != roots["cpu"].resolve():
+        roots[ACCOUNTING] = accounting          # mounted apart from cpu on some machines
+    return roots
 
 
 class Group:
@@ -59,6 +63,21 @@ class Group:
             except OSError:
                 pass
         return sorted(found)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by every process of the group, dead or alive; None if unknown."""
+        for path in self.paths:
+            try:
+                if self.version == 2:
+                    for line in (path / "cpu.stat").read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "usage_usec":
+                            return int(value) / 1e6
+                elif (path / "cpuacct.usage").exists():
+                    return int((path / "cpuacct.usage").read_text()) / 1e9
+            except (OSError, ValueError):
+                return None
+        return None
 
     def out_of_memory(self) -> bool:
         """Whether the kernel's memory limit made the system kill one of its processes."""
@@ -135,7 +154,7 @@ class Hierarchy:
             _write(path / "pids.max", max_pids)
             _write(path / "cpu.max", f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
             return Group([path], 2)
-        paths = {c: self.v1[c] / self.name / leaf for c in CONTROLLERS}
+        paths = {c: root / self.name / leaf for c, root in self.v1.items()}
         for path in paths.values():
             path.mkdir()
         _write(paths["memory"] / "memory.limit_in_bytes", memory_bytes)

@@ -39,7 +39,7 @@ from .notebook import (
 )
 
 MAX_RESTARTS = 3
-TRUSTED_FACTOR = 3      # a test may take this many times the student's time limit in all
+TRUSTED_FACTOR = 5      # a test may take this many times the student's time limit in all
 
 
 class StudentCodeError(GradingFailure):

@@ -40,7 +40,7 @@ from .sandbox import (
 MAX_STDOUT = 20_000
 MAX_ERROR = 2_000
 MAX_TRACEBACK_LINES = 30
-CALLBACK_ALLOWANCE = 0.001      # seconds of a stand-in call's kernel side not charged
+WALL_FACTOR = 5         # a request may take this many times its CPU limit in wall time
 START_TIMEOUT = 60.0
 
 
@@ -82,6 +82,34 @@ def _clip(text, limit: int) -> str:
     text = str(text)
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more " \
                                                           f"characters cut]"
+
+
+class _Clock:
+    """The time limit of one request, as the student's code uses it.
+
+    What counts is CPU time, of the kernel and of every process it started, as the system
+    accounts it: machine load does not change it, the student cannot fake it, and the kernel
+    waiting for the grader (a stand-in's answer) costs it nothing. Code that waits without
+    computing (``time.sleep``, a blocked read) is stopped by the wall-clock backstop,
+    ``WALL_FACTOR`` times the limit, the grader's own time left out.
+    """
+
+    def __init__(self, kernel: "SandboxedKernel", limit: float):
+        self.kernel, self.limit = kernel, limit
+        self.cpu0, self.wall0 = kernel.cpu_seconds(), time.monotonic()
+        self.trusted = 0.0          # seconds the grader spent answering the kernel
+
+    def used(self) -> float:
+        return max(0.0, self.kernel.cpu_seconds() - self.cpu0)
+
+    def wall(self) -> float:
+        return time.monotonic() - self.wall0 - self.trusted
+
+    def over(self) -> bool:
+        return self.used() > self.limit or self.wall() > WALL_FACTOR * self.limit
+
+    def send_deadline(self) -> float:
+        return time.monotonic() + WALL_FACTOR * self.limit
 
 
 class Zygote:
@@ -180,7 +208,6 @@ class SandboxedKernel:
         self.starts = 0
         self.out_of_memory = False
         self.busy = False       # a request is under way (left True if one was abandoned)
-        self.trusted_seconds = 0.0
 
     def _environment(self, home: str) -> dict[str, str]:
         dot = os.path.join(home, ".home")
@@ -306,10 +333,11 @@ class SandboxedKernel:
         """Send one request; return (result, reply header, reply arrays).
 
         Past ``timeout`` the kernel is interrupted; ``grace`` seconds later it is killed.
-        ``on_callback(header, arrays) -> (reply, arrays)`` answers the kernel's callbacks
-        (stand-ins) while the request runs; the time it takes is added to the deadline, since
-        it is the grader's work, not the student's. A kernel that dies, or sends a message the
-        grader cannot read, is killed and reported as "dead".
+        ``timeout`` is measured in the CPU time of the kernel and everything it started (see
+        ``_Clock``), so that a loaded machine does not make a student's code time out and the
+        grader's own work (``on_callback(header, arrays) -> (reply, arrays)`` answering the
+        kernel's stand-ins) is not charged to the student. A kernel that dies, or sends a
+        message the grader cannot read, is killed and reported as "dead".
         """
         if not self.alive():
             return ExecResult("dead", error="the kernel is not running"), None, None
@@ -321,65 +349,62 @@ class SandboxedKernel:
     def _exchange(self, header, arrays, timeout, on_callback, grace):
         self.requests += 1
         n = self.requests
-        start = time.monotonic()
-        self.trusted_seconds = 0.0          # spent answering callbacks: not the student's
-        deadline, interrupted = start + timeout, False
+        clock = _Clock(self, timeout)
+        grace_end = None                        # set once the kernel has been interrupted
         try:
-            self.channel.send(dict(header, id=n), arrays, deadline)
-            handed = time.monotonic()           # when the kernel last got the turn
+            self.channel.send(dict(header, id=n), arrays, clock.send_deadline())
             while True:
                 try:
-                    reply, data = self.channel.receive(min(deadline, time.monotonic() + 0.25))
+                    reply, data = self.channel.receive(time.monotonic() + 0.1)
                 except wire.WireTimeout:
                     if not self.alive():
                         raise wire.WireClosed() from None
-                    if time.monotonic() < deadline:
-                        continue
-                    if interrupted:
+                    if grace_end is None and clock.over():
+                        self.interrupt()
+                        grace_end = time.monotonic() + grace
+                    elif grace_end is not None and time.monotonic() > grace_end:
                         self.shutdown()
-                        return ExecResult("timeout", self._student_time(start),
+                        return ExecResult("timeout", clock.used(),
                                           error="it ignored the interrupt"), None, None
-                    self.interrupt()
-                    interrupted, deadline = True, time.monotonic() + grace
                     continue
                 if reply.get("id") != n:
                     continue                    # stale, or sent by the student's own code
                 if reply.get("kind") == "callback" and on_callback is not None:
-                    excused, handed = self._answer_callback(n, reply, data, on_callback,
-                                                            deadline, handed)
-                    deadline += excused
+                    self._answer_callback(n, reply, data, on_callback, clock)
                     continue
                 if reply.get("kind") != "reply":
                     continue
-                status = "timeout" if interrupted else "ok"
-                return ExecResult(status, self._student_time(start)), reply, data
+                status = "timeout" if grace_end is not None else "ok"
+                return ExecResult(status, clock.used()), reply, data
         except wire.WireTimeout:                 # the kernel stopped reading
             self.shutdown()
-            return ExecResult("timeout", self._student_time(start),
-                              error="it stopped reading"), None, None
+            return ExecResult("timeout", clock.used(), error="it stopped reading"), None, None
         except (wire.WireClosed, wire.WireError) as exc:
             self.shutdown()
             error = str(exc) if isinstance(exc, wire.WireError) else "the kernel died"
-            return ExecResult("dead", self._student_time(start), error=error), None, None
+            return ExecResult("dead", clock.used(), error=error), None, None
 
-    def _answer_callback(self, n, reply, data, on_callback, deadline, handed):
-        """Answer a stand-in's call; return (seconds not charged to the student, now).
-
-        Not charged: the grader's whole turn, and up to CALLBACK_ALLOWANCE of the kernel's, for
-        the stand-in's own encoding and the socket (measured: about 0.3 ms a call when idle).
-        """
+    def _answer_callback(self, n, reply, data, on_callback, clock) -> None:
+        """Answer a stand-in's call with the course's version, on the grader's time."""
         received = time.monotonic()
         answer, out = on_callback(reply, data)
         self.channel.send(dict(answer, id=n, kind="callback-reply"), out,
-                          deadline + time.monotonic() - received)
-        now = time.monotonic()
-        excused = now - received + min(CALLBACK_ALLOWANCE, max(0.0, received - handed))
-        self.trusted_seconds += excused
-        return excused, now
+                          time.monotonic() + 30)
+        clock.trusted += time.monotonic() - received
 
-    def _student_time(self, start: float) -> float:
-        """Seconds since ``start``, less what the grader spent answering callbacks."""
-        return max(0.0, time.monotonic() - start - self.trusted_seconds)
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the kernel and everything it started, as the system counts
+        it (the student cannot fake it)."""
+        if self.group is not None:
+            used = self.group.cpu_seconds()
+            if used is not None:
+                return used
+        try:
+            with open(f"/proc/{self.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, TypeError):
+            return 0.0
 
     def execute(self, code: str, timeout: float, grace: float = 3.0) -> ExecResult:
         """Run a cell; interrupt after ``timeout`` s, give up ``grace`` s after that."""
