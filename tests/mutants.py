@@ -24,37 +24,80 @@ class Mutant:
 MUTANTS: dict[str, list[Mutant]] = {
     "01_perceptron": [
         Mutant("perceptron_predict", "a point on the line predicted -1",
-               ((">= 0, 1.0, -1.0", "> 0, 1.0, -1.0"),)),
+               ((">= 0, 1.0, -1.0", "> 0, 1.0, -1.0"),),
+               where="visible", says="the last point lies on the line"),
         Mutant("perceptron_predict", "labels 1/0 instead of +1/-1",
-               (("np.where(X @ w + b >= 0, 1.0, -1.0)", "(X @ w + b >= 0).astype(float)"),)),
+               (("np.where(X @ w + b >= 0, 1.0, -1.0)", "(X @ w + b >= 0).astype(float)"),),
+               where="visible", says="expected -1, got 0"),
         Mutant("perceptron_predict", "a column (N, 1) instead of (N,)",
                (("np.where(X @ w + b >= 0, 1.0, -1.0)",
-                 "np.where(X @ w + b >= 0, 1.0, -1.0).reshape(-1, 1)"),)),
+                 "np.where(X @ w + b >= 0, 1.0, -1.0).reshape(-1, 1)"),),
+               where="visible", says="expected shape (3,), got (3, 1)"),
         Mutant("perceptron_predict", "the bias forgotten",
-               (("np.where(X @ w + b >= 0", "np.where(X @ w >= 0"),)),
+               (("np.where(X @ w + b >= 0", "np.where(X @ w >= 0"),),
+               where="visible", says="b=-1"),
+        Mutant("perceptron_predict", "written for two features only",
+               (("np.where(X @ w + b >= 0", "np.where(X[:, 0] * w[0] + X[:, 1] * w[1] + b >= 0"),),
+               where="hidden", says="IndexError"),
         Mutant("perceptron_update", "a point on the line is not a mistake",
-               (("if y * (x @ w + b) <= 0:", "if y * (x @ w + b) < 0:"),)),
+               (("if y * (x @ w + b) <= 0:", "if y * (x @ w + b) < 0:"),),
+               where="hidden", says="values are wrong"),
         Mutant("perceptron_update", "the learning rate forgotten",
-               (("return w + lr * y * x, b + lr * y", "return w + y * x, b + y"),)),
+               (("return w + lr * y * x, b + lr * y", "return w + y * x, b + y"),),
+               where="hidden", says="values are wrong"),
         Mutant("perceptron_update", "the bias never updated",
-               (("return w + lr * y * x, b + lr * y", "return w + lr * y * x, b"),)),
+               (("return w + lr * y * x, b + lr * y", "return w + lr * y * x, b"),),
+               where="visible", says="b after a mistake"),
         Mutant("perceptron_update", "w changed in place",
                (("return w + lr * y * x, b + lr * y",
-                 "w += lr * y * x\n        return w, b + lr * y"),)),
+                 "w += lr * y * x\n        return w, b + lr * y"),),
+               where="visible", says="changed its input w in place"),
         Mutant("perceptron_train", "does not stop after an epoch without mistakes",
-               (("        if count == 0:\n            break\n", ""),)),
+               (("        if count == 0:\n            break\n", ""),),
+               where="visible", says="mistakes per epoch"),
         Mutant("perceptron_train", "starts from ones",
-               (("w, b = np.zeros(X.shape[1]), 0.0", "w, b = np.ones(X.shape[1]), 0.0"),)),
+               (("w, b = np.zeros(X.shape[1]), 0.0", "w, b = np.ones(X.shape[1]), 0.0"),),
+               where="visible", says="w after training on the four points"),
         Mutant("perceptron_train", "a point on the line is not a mistake",
-               (("if yi * (xi @ w + b) <= 0:", "if yi * (xi @ w + b) < 0:"),)),
+               (("if yi * (xi @ w + b) <= 0:", "if yi * (xi @ w + b) < 0:"),),
+               where="visible", says="w after training on the four points"),
+        Mutant("perceptron_train", "the learning rate ignored",
+               (("w = w + lr * yi * xi\n                b = b + lr * yi",
+                 "w = w + yi * xi\n                b = b + yi"),),
+               where="hidden", says="values are wrong"),
+        Mutant("perceptron_train", "always 100 epochs, whatever epochs says",
+               (("for _ in range(epochs):", "for _ in range(100):"),),
+               where="hidden", says="returned a different value"),
         Mutant("perceptron_cycle", "the period counted from the start",
-               (("return seen[state], epoch - seen[state]", "return seen[state], epoch"),)),
+               (("return seen[state], epoch - seen[state]", "return seen[state], epoch"),),
+               where="hidden", says="returned a different value"),
         Mutant("perceptron_cycle", "the starting state not remembered",
-               (("seen = {(tuple(w.tolist()), b): 0}", "seen = {}"),)),
+               (("seen = {(tuple(w.tolist()), b): 0}", "seen = {}"),),
+               where="visible", says="expected (0, 1), got (1, 1)"),
+        Mutant("perceptron_cycle", "a state compared with the previous epoch's only",
+               source="def perceptron_cycle(X, y, lr=1.0, max_epochs=1000):\n"
+                      "    w, b = np.zeros(X.shape[1]), 0.0\n"
+                      "    previous = (tuple(w.tolist()), b)\n"
+                      "    for epoch in range(1, max_epochs + 1):\n"
+                      "        mistakes = 0\n"
+                      "        for xi, yi in zip(X, y):\n"
+                      "            if yi * (xi @ w + b) <= 0:\n"
+                      "                w, b = w + lr * yi * xi, b + lr * yi\n"
+                      "                mistakes += 1\n"
+                      "        if mistakes == 0:\n"
+                      "            return None\n"
+                      "        state = (tuple(w.tolist()), float(b))\n"
+                      "        if state == previous:\n"
+                      "            return epoch - 1, 1\n"
+                      "        previous = state\n"
+                      "    raise RuntimeError('no repeated state')\n",
+               where="hidden", says="RuntimeError"),
         Mutant("xor_network", "AND and OR swapped",
-               (("b1 = np.array([-0.5, -1.5])", "b1 = np.array([-1.5, -0.5])"),)),
-        Mutant("xor_network", "thresholds exactly on the inputs (scores of 0)",
-               (("b1 = np.array([-0.5, -1.5])", "b1 = np.array([-1.0, -2.0])"),)),
+               (("b1 = np.array([-0.5, -1.5])", "b1 = np.array([-1.5, -0.5])"),),
+               where="visible", says="the network's outputs"),
+        Mutant("xor_network", "W2 written as a row (1, 2) instead of a column",
+               (("W2 = np.array([[1.0], [-1.0]])", "W2 = np.array([[1.0, -1.0]])"),),
+               where="hidden", says="W2 must be a column of shape (2, 1)"),
     ],
     "02_backprop": [
         Mutant("affine_forward", "the bias forgotten", (("out = x @ w + b", "out = x @ w"),)),
