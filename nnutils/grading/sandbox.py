@@ -226,11 +226,16 @@ def _student_version(module: str, qualname: str, graded: str) -> list[ast.stmt] 
         return None
     message = (f"while your work is graded, the course's {graded} is switched off and this check "
                f"uses yours; define {graded} first")
+    off = (f"nnutils.{module}.{qualname} computes {graded}, which you are writing; it is "
+           f"switched off while your work is graded. Write {graded} yourself.")
+    # the student's version calling this helper back would only recurse: say why instead
     return ast.parse(
         "import __main__\n"
         f"student = getattr(__main__, {graded!r}, None)\n"
         f"if not callable(student):\n    raise RuntimeError({message!r})\n"
-        + found[1]).body
+        f"if getattr({qualname}, '_busy', False):\n    raise RuntimeError({off!r})\n"
+        f"{qualname}._busy = True\n"
+        "try:\n    " + found[1] + f"\nfinally:\n    {qualname}._busy = False\n").body
 
 
 def _switched_off(qualname: str, module: str, graded: str | None) -> ast.Raise:
