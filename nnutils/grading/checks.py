@@ -37,15 +37,40 @@ def check(condition, message: str) -> None:
         raise GradingFailure(message)
 
 
-def _fmt(value) -> str:
+def _fmt(value, digits: int = 6) -> str:
     if isinstance(value, np.ndarray):
         if value.size <= 8:
-            return np.array2string(value, precision=4, separator=", ")
+            return np.array2string(value, precision=max(4, digits - 2), separator=", ")
         return f"an array of shape {value.shape}"
     if isinstance(value, (float, np.floating)):
-        return f"{value:.6g}"
+        return f"{value:.{digits}g}"
     text = repr(value)
     return text if len(text) < 80 else text[:77] + "..."
+
+
+def _digits(expected, actual) -> int:
+    """Enough significant digits (6 at least, 17 at most) for two different values to print
+    differently: "expected -0.00137444, got -0.00137444" must never happen."""
+    for digits in range(6, 18):
+        try:
+            if _fmt(expected, digits) != _fmt(actual, digits):
+                return digits
+        except (TypeError, ValueError):
+            return 6
+    return 17
+
+
+def _fmt_pair(expected, actual) -> tuple[str, str]:
+    digits = _digits(expected, actual)
+    return _fmt(expected, digits), _fmt(actual, digits)
+
+
+def _reject_non_real(arr: np.ndarray, expected, what: str) -> None:
+    """Fail if a function returned complex values where real numbers are expected."""
+    if np.iscomplexobj(arr) and not np.iscomplexobj(expected):
+        raise GradingFailure(f"{what}: returned complex values; expected real numbers (a "
+                             f"square root or a logarithm of a negative number, or np.fft?)",
+                             "returned complex values where real numbers are expected")
 
 
 def relative_error(a, b) -> float:
@@ -75,9 +100,11 @@ def _as_array(value, what: str) -> np.ndarray:
                              f"{type(value).__name__}", "returned something that is not an "
                                                         "array") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise GradingFailure(f"{what}: expected an array of numbers, got "
+        kind = ("text" if arr.dtype.kind in "US" else "Python objects"
+                if arr.dtype == object else f"values of dtype {arr.dtype}")
+        raise GradingFailure(f"{what}: expected an array of numbers, got {kind}: "
                              f"{type(value).__name__} {_fmt(value)}",
-                             "returned something that is not an array of numbers")
+                             f"returned {kind} where an array of numbers is expected")
     return arr
 
 
@@ -98,6 +125,7 @@ def check_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1
     """Fail unless ``actual`` has the shape of ``expected`` and the same values within tolerance."""
     expected = np.asarray(expected)
     arr = check_array(actual, what, expected.shape)
+    _reject_non_real(arr, expected, what)
     if np.issubdtype(expected.dtype, np.floating) and arr.dtype == np.float32 \
             and expected.dtype == np.float64:
         raise GradingFailure(f"{what}: expected float64 values, got float32 (work in float64)",
@@ -118,9 +146,11 @@ def check_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1
         err = np.where(close, 0, np.nan_to_num(err, nan=np.inf))
         index = tuple(int(i) for i in np.unravel_index(np.argmax(err), err.shape))
         where = f" at index {index}" if arr.ndim else ""
+        want, got = _fmt_pair(expected[index], arr[index])
         raise GradingFailure(
             f"{what}: {int((~close).sum())} of {close.size} values are wrong; the worst is"
-            f"{where}: expected {_fmt(expected[index])}, got {_fmt(arr[index])}",
+            f"{where}: expected {want}, got {got} (relative error {float(err[index]):.1e}; "
+            f"the tolerance is {rtol:.0e})",
             f"{int((~close).sum())} of {close.size} values are wrong (the worst relative error "
             f"is {float(err[index]):.1e})")
     return arr
@@ -130,16 +160,23 @@ def check_equal(actual, expected, what: str) -> None:
     """Fail unless ``actual == expected`` (numbers, lists, tuples, strings)."""
     if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
         arr = check_array(actual, what, np.shape(expected))
+        _reject_non_real(arr, np.asarray(expected), what)
         if not np.array_equal(arr, expected):
-            raise GradingFailure(f"{what}: expected {_fmt(np.asarray(expected))}, got "
-                                 f"{_fmt(arr)}", "returned different values")
+            want, got = _fmt_pair(np.asarray(expected), arr)
+            raise GradingFailure(f"{what}: expected {want}, got {got}",
+                                 "returned different values")
         return
+    if isinstance(actual, (complex, np.complexfloating)) and not isinstance(
+            expected, (complex, np.complexfloating)):
+        raise GradingFailure(f"{what}: returned a complex value; expected a real number",
+                             "returned a complex value where a real number is expected")
     try:
         same = bool(actual == expected)
     except Exception:
         same = False
     if not same:
-        raise GradingFailure(f"{what}: expected {_fmt(expected)}, got {_fmt(actual)}",
+        want, got = _fmt_pair(expected, actual)
+        raise GradingFailure(f"{what}: expected {want}, got {got}",
                              "returned a different value")
 
 
@@ -147,6 +184,7 @@ def check_gradient(actual, expected, what: str, tol: float = 1e-6) -> float:
     """Fail unless the relative error between two gradients is below ``tol``; return it."""
     expected = np.asarray(expected, dtype=np.float64)
     arr = check_array(actual, f"the gradient {what}", expected.shape)
+    _reject_non_real(arr, expected, f"the gradient {what}")
     if not np.all(np.isfinite(arr)):
         raise GradingFailure(f"the gradient {what} holds NaN or infinite values",
                              "a gradient holds NaN or infinite values")

@@ -43,7 +43,14 @@ TRUSTED_FACTOR = 5      # a test may take this many times the student's time lim
 
 
 class StudentCodeError(GradingFailure):
-    """The student's function raised, hung, or crashed the kernel while a test called it."""
+    """The student's function raised, hung, or crashed the kernel while a test called it.
+
+    ``function`` is the student function that was running, when the grader knows it.
+    """
+
+    def __init__(self, message: str, summary: str | None = None, function: str | None = None):
+        super().__init__(message, summary)
+        self.function = function
 
 
 class KernelLost(Exception):
@@ -132,6 +139,8 @@ class Session:
         self.handles: dict[int, tuple[object, int]] = {}
         self.stand_ins: set[str] = set()
         self.lost = False
+        self.called: list[str] = []         # the student functions this test called, in order
+        self.returned_none: str | None = None   # the last one, if it returned None
 
     def _send(self, payload: dict, arrays: list, what: str):
         remaining = self.timeout - self.used
@@ -203,6 +212,18 @@ class Session:
         return {"result": node, "rngs": rngs}, encoder.arrays
 
     def call(self, name: str, args: tuple, kwargs: dict):
+        try:
+            result = self._call(name, args, kwargs)
+        except StudentCodeError as exc:
+            if exc.function is None:
+                exc.function = name
+            raise
+        self.returned_none = name if result is None else None
+        return result
+
+    def _call(self, name: str, args: tuple, kwargs: dict):
+        self.called.append(name)
+        self.returned_none = None
         encoder = protocol.Encoder(self.handles)
         payload = {"kind": "call", "name": name,
                    "args": [encoder.encode(a) for a in args],
@@ -216,14 +237,15 @@ class Session:
             err = meta["error"]
             if err.get("type") == "NotImplementedError" and not err.get("message"):
                 raise StudentCodeError(f"{name} is not written yet (it raises "
-                                       f"NotImplementedError)")
+                                       f"NotImplementedError)", function=name)
             lines = err.get("traceback") if isinstance(err.get("traceback"), list) else []
             where = "\n".join(str(line)[:300] for line in lines[-4:])
             kind = str(err.get("type"))[:100]
+            text = str(err.get("message") or "")[:2000]
             raise StudentCodeError(
-                f"{name} raised {kind}: {str(err.get('message'))[:2000]}"
-                + (f"\n{where}" if where else ""),
-                f"{name} raised {kind}" + (f"\n{where}" if where else ""))
+                f"{name} raised {kind}" + (f": {text}" if text.strip() else " (with no "
+                                           "message)") + (f"\n{where}" if where else ""),
+                f"{name} raised {kind}" + (f"\n{where}" if where else ""), name)
         for key, state in meta.get("rngs") or []:
             arg = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key)
             if isinstance(arg, np.random.Generator) and isinstance(state, dict):
@@ -379,12 +401,18 @@ def _cancel_alarm(old) -> None:
         signal.signal(signal.SIGALRM, old)
 
 
-def _failure_message(exc: BaseException, test: TestCell) -> str:
+def _failure_message(exc: BaseException, test: TestCell, session: Session | None = None) -> str:
     """What the student reads: the failure, and the failing line only if it is visible.
 
     A failure in a hidden test is described without its inputs: no value, shape or label the
     checks would quote, no message the student's own code raised (it could carry the inputs
     it was given), only what kind of check failed and the student's own lines.
+
+    The message names the function under test first. When another student function that the
+    test calls (a backward's test calls its forward to make the cache) is what failed, it says
+    so: "affine_backward could not be tested: this test calls affine_forward first, and
+    affine_forward is not written yet". A TypeError or AttributeError on None right after a
+    student function returned None is reported as that function's missing return.
     """
     lines = []
     tb = exc.__traceback__
@@ -393,12 +421,23 @@ def _failure_message(exc: BaseException, test: TestCell) -> str:
             lines.append(tb.tb_lineno)
         tb = tb.tb_next
     hidden = any(a <= n <= b for n in lines for a, b in test.hidden)
-    if isinstance(exc, NameError):
+    none_from = session.returned_none if session is not None else None
+    if (none_from and isinstance(exc, (TypeError, AttributeError))
+            and "NoneType" in str(exc)):
+        text = (f"{none_from} returned None: did you forget to return its result (a return "
+                f"statement at the end of {none_from})?")
+    elif isinstance(exc, NameError):
         name = getattr(exc, "name", None) or str(exc)
         text = (f"{name} is not defined when this test runs: define it in its answer cell "
                 f"(did that cell raise an error?)")
     elif isinstance(exc, GradingFailure):
         text = exc.summary if hidden else str(exc)
+        other = getattr(exc, "function", None)
+        if other and other != test.function and test.function not in ("", other):
+            calls = session.called if session is not None else []
+            when = "first" if test.function not in calls[:-1] else "too"
+            text = f"{test.function} could not be tested: this test calls {other} {when}, " \
+                   f"and {text}"
     elif isinstance(exc, KernelLost):
         text = str(exc)
     elif isinstance(exc, AssertionError):
@@ -460,7 +499,7 @@ def run_test(test: TestCell, kernel: SandboxedKernel, timeout: float,
             kernel.shutdown()
         if not kernel.alive():
             session.lost = True
-        result.message = _failure_message(exc, test)
+        result.message = _failure_message(exc, test, session)
         if isinstance(exc, KernelLost) or session.lost:
             result.message += " [kernel restarted]"
             raise _Lost(result) from None
@@ -582,7 +621,8 @@ def grade_notebook(anb: AssignmentNotebook, path: Path | None, note: str | None,
                     continue
                 if res.status == "error":
                     done.append(step)
-                    _cell_error(result, f"{step.label} raised {res.error}")
+                    _cell_error(result, f"{step.label} raised "
+                                        f"{str(res.error).rstrip().rstrip(':')}")
                     continue
                 if res.status == "timeout" and kernel.alive():
                     result.status = "incomplete"

@@ -191,6 +191,12 @@ def load_assignment(course_root: Path, name: str, source_dir: str = "solutions",
 
 # ---- the plan for one submitted notebook ---------------------------------------------------
 
+def ordinal(n: int) -> str:
+    """1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd": cells counted from 1, as people do."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 @dataclass
 class Step:
     kind: str                   # "code" (runs in the kernel) or "test" (runs in the grader)
@@ -261,7 +267,7 @@ def build_plan(anb: AssignmentNotebook, student: nbformat.NotebookNode) -> list[
         if cell.get("cell_type") != "code":
             continue
         grade_id = nbgrader_meta(cell).get("grade_id")
-        label = f"cell {index + 1}"
+        label = f"the {ordinal(index + 1)} cell"
         match = trusted.get(grade_id) if isinstance(grade_id, str) else None
         if match is None or grade_id in used:
             if grade_id in tests:           # a copy of a test cell: never run twice

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import nnutils
 
+from ..contract import SHORTCUTS, TRAINING_FUNCTIONS, TRAINING_MODULES, shortcuts_for
 from . import cgroups
 
 BASE_UID = 100000    # kernels run as BASE_UID + 64 * (grading process id) + n
@@ -188,6 +189,8 @@ def zygote_command(isolation: Isolation, lib: Path, data: Path | None, home: Pat
         _bind_with_parents(args, made, data, "--ro-bind", Path(DATA_DIR))
     if home is not None and not isolation.private:
         _bind_with_parents(args, made, home, "--bind")
+    for package, target in masked_modules(lib):     # over the read-only Python installation
+        args += ["--ro-bind", str(package), str(target)]
     args += ["--remount-ro", "/tmp", "--chdir", "/"]
     for key, value in env.items():
         args += ["--setenv", key, value]
@@ -212,41 +215,159 @@ def sandbox_uid(isolation: Isolation, n: int = 0) -> int | None:
 KERNEL_MODULES = ("__init__.py", "checks.py", "protocol.py", "shim.py", "wire.py", "zygote.py")
 
 
-class _DisableFunctions(ast.NodeTransformer):
-    """Replace the body of each named top-level function with a clear error."""
+# Switched-off helpers that read-only cells still reach (check_layer_gradients runs in the kernel
+# for the student's own gradient checks): in the sandbox they call the student's version.
+STUDENT_VERSIONS = {
+    ("grading.checks", "_numerical"): (
+        "numerical_gradient",
+        "return np.asarray(student(lambda v: float(np.sum(np.asarray(f(v), dtype=np.float64) * "
+        "df)), x.copy(), h), dtype=np.float64)"),
+    ("grading.checks", "relative_error"): (
+        "rel_error", "return float(student(np.asarray(a, dtype=np.float64), "
+                     "np.asarray(b, dtype=np.float64)))"),
+}
 
-    def __init__(self, names: set[str], module: str):
-        self.names, self.module = names, module
+
+def _student_version(module: str, qualname: str, graded: str) -> list[ast.stmt] | None:
+    found = STUDENT_VERSIONS.get((module, qualname))
+    if found is None or found[0] != graded:
+        return None
+    message = (f"while your work is graded, the course's {graded} is switched off and this check "
+               f"uses yours; define {graded} first")
+    off = (f"nnutils.{module}.{qualname} computes {graded}, which you are writing; it is "
+           f"switched off while your work is graded. Write {graded} yourself.")
+    # the student's version calling this helper back would only recurse: say why instead
+    return ast.parse(
+        "import __main__\n"
+        f"student = getattr(__main__, {graded!r}, None)\n"
+        f"if not callable(student):\n    raise RuntimeError({message!r})\n"
+        f"if getattr({qualname}, '_busy', False):\n    raise RuntimeError({off!r})\n"
+        f"{qualname}._busy = True\n"
+        "try:\n    " + found[1] + f"\nfinally:\n    {qualname}._busy = False\n").body
+
+
+def _switched_off(qualname: str, module: str, graded: str | None) -> ast.Raise:
+    if graded is None:
+        message = (f"nnutils.{qualname} is the course library's reference implementation; it "
+                   f"is switched off while your work is graded. Write {qualname} yourself.")
+    else:
+        message = (f"nnutils.{module}.{qualname} computes {graded}, which you are writing; it "
+                   f"is switched off while your work is graded. Write {graded} yourself.")
+    return ast.Raise(ast.Call(ast.Name("RuntimeError", ast.Load()), [ast.Constant(message)],
+                              []), None)
+
+
+class _DisableFunctions(ast.NodeTransformer):
+    """Replace the body of each named function with a clear error.
+
+    ``names`` are graded functions, switched off wherever a module defines them at top level;
+    ``extra`` maps qualified names of this module ("_adam", "MLP.loss") to the graded function
+    they compute (``contract.SHORTCUTS``).
+    """
+
+    def __init__(self, names: set[str], module: str, extra: dict[str, str] | None = None):
+        self.names, self.module, self.extra = names, module, extra or {}
         self.disabled: list[str] = []
 
+    def _disable(self, stmt, qualname: str, graded: str | None) -> None:
+        doc = ast.get_docstring(stmt)
+        own = _student_version(self.module, qualname, graded) if graded else None
+        stmt.body = ([ast.Expr(ast.Constant(doc))] if doc else []) + (
+            own or [_switched_off(qualname, self.module, graded)])
+        self.disabled.append(qualname if graded is None else f"{self.module}:{qualname}")
+
+    def _visit_body(self, body, prefix: str) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qualname = prefix + stmt.name
+                if not prefix and stmt.name in self.names:
+                    self._disable(stmt, qualname, None)
+                elif qualname in self.extra:
+                    self._disable(stmt, qualname, self.extra[qualname])
+            elif isinstance(stmt, ast.ClassDef):
+                self._visit_body(stmt.body, f"{prefix}{stmt.name}.")
+
     def visit_Module(self, node):
-        for i, stmt in enumerate(node.body):
-            if isinstance(stmt, ast.FunctionDef) and stmt.name in self.names:
-                message = (f"nnutils.{stmt.name} is the course library's reference "
-                           f"implementation; it is switched off while your work is graded. "
-                           f"Write {stmt.name} yourself.")
-                doc = ast.get_docstring(stmt)
-                body = [ast.Expr(ast.Constant(doc))] if doc else []
-                body.append(ast.Raise(ast.Call(ast.Name("RuntimeError", ast.Load()),
-                                               [ast.Constant(message)], []), None))
-                stmt.body = body
-                node.body[i] = stmt
-                self.disabled.append(stmt.name)
+        self._visit_body(node.body, "")
         return node
+
+
+def _module_name(rel: Path) -> str:
+    parts = list(rel.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MASK_FOLDER = ".masked"     # inside the library folder: dotted module name -> a stand-in package
+
+
+def _write_masks(dest: Path, disabled: set[str]) -> list[str]:
+    """Stand-in packages for the modules that would train a model for the student."""
+    folder = dest / MASK_FOLDER
+    if folder.exists():
+        shutil.rmtree(folder)
+    trained = sorted(disabled & TRAINING_FUNCTIONS)
+    if not trained:
+        return []
+    for module in TRAINING_MODULES:
+        package = folder / module
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(
+            f"raise ImportError({module!r} + ' is switched off while this assignment is graded: '"
+            f" 'it would train the model for you. Write {trained[0]} and the other graded "
+            f"functions with NumPy.')\n")
+    return list(TRAINING_MODULES)
+
+
+def _module_path(module: str) -> Path | None:
+    """Where a module of the Python installation lives, without importing it."""
+    import importlib.util
+
+    top, _, rest = module.partition(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(list(spec.submodule_search_locations)[0])
+    path = base.joinpath(*rest.split(".")) if rest else base
+    if path.is_dir():
+        return path.resolve()
+    return path.with_suffix(".py").resolve() if path.with_suffix(".py").is_file() else None
+
+
+def masked_modules(lib: Path) -> list[tuple[Path, Path]]:
+    """(stand-in package, the module's folder) for each module the sandbox hides."""
+    folder = lib / MASK_FOLDER
+    if not folder.is_dir():
+        return []
+    pairs = []
+    for package in sorted(folder.iterdir()):
+        target = _module_path(package.name)
+        if target is not None:      # a package's folder, or a module's file
+            pairs.append((package if target.is_dir() else package / "__init__.py", target))
+    return pairs
 
 
 def build_library(dest: Path, disabled: set[str]) -> list[str]:
     """Copy nnutils to ``dest/nnutils`` with the ``disabled`` functions' code removed.
 
     The grading machinery itself is left out (only the public checks that visible tests use are
-    kept), and so is the reference code of every disabled function, so a submission cannot call
-    it or read it. Returns the names actually disabled.
+    kept), and so is the reference code of every disabled function and of every other function
+    that computes one of them (``contract.SHORTCUTS``: private helpers, naive versions, model
+    methods, the checks' numerical gradient), so a submission cannot call it or read it. When
+    a graded function trains a model, the modules that would train one for the student
+    (``contract.TRAINING_MODULES``) get stand-ins that raise ImportError, which
+    ``zygote_command`` binds over them. Returns the names actually disabled.
     """
     source = Path(nnutils.__file__).resolve().parent
     target = dest / "nnutils"
     if target.exists():
         shutil.rmtree(target)
     done: list[str] = []
+    extra = shortcuts_for(disabled)
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
         if "__pycache__" in rel.parts or path.is_dir():
@@ -257,12 +378,20 @@ def build_library(dest: Path, disabled: set[str]) -> list[str]:
         out.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".py":
             tree = ast.parse(path.read_text(), filename=str(path))
-            transformer = _DisableFunctions(disabled, str(rel))
+            module = _module_name(rel)
+            graded_by = {q: g for g in sorted(disabled) for e in SHORTCUTS.get(g, ())
+                         for m, q in [e.split(":")] if m == module}
+            transformer = _DisableFunctions(disabled, module, graded_by)
             tree = transformer.visit(tree)
             done += transformer.disabled
             out.write_text(ast.unparse(tree) + "\n")
         elif path.suffix in (".txt", ".md"):
             shutil.copyfile(path, out)
+    unknown = {f"{m}:{q}" for m, qs in extra.items() for q in qs} - set(done)
+    if unknown:     # a stale entry in contract.SHORTCUTS must not pass silently
+        raise RuntimeError(f"contract.SHORTCUTS names functions the library does not define: "
+                           f"{', '.join(sorted(unknown))}")
+    _write_masks(dest, disabled)
     for folder in [dest, *dest.rglob("*")]:
         folder.chmod(0o755 if folder.is_dir() else 0o644)
     return sorted(set(done))
