@@ -154,45 +154,110 @@ MUTANTS: dict[str, list[Mutant]] = {
     ],
     "04_regularization": [
         Mutant("l2_penalty", "the 1/2 forgotten",
-               (("loss = 0.5 * reg * sum(", "loss = reg * sum("),)),
+               (("loss = 0.5 * reg * sum(", "loss = reg * sum("),),
+               where="visible", says="the penalty of W1"),
         Mutant("l2_penalty", "gradients 2·reg·W (the derivative of reg·W², not of reg/2·W²)",
-               (("[reg * w for w in weights]", "[2 * reg * w for w in weights]"),)),
+               (("[reg * w for w in weights]", "[2 * reg * w for w in weights]"),),
+               where="visible", says="the gradient of W1"),
+        Mutant("l2_penalty", "all weights concatenated first (fails for an empty list)",
+               (("loss = 0.5 * reg * sum(np.sum(w * w) for w in weights)",
+                 "loss = 0.5 * reg * np.sum(np.concatenate([w.ravel() for w in weights]) ** 2)"),),
+               where="hidden", says="raised ValueError"),
         Mutant("dropout_forward", "no 1/(1 − p) scaling",
                (("mask = (rng.random(x.shape) >= p) / (1 - p)",
-                 "mask = (rng.random(x.shape) >= p) * 1.0"),)),
+                 "mask = (rng.random(x.shape) >= p) * 1.0"),),
+               where="visible", says="the kept units"),
         Mutant("dropout_forward", "p taken as the probability of keeping a unit",
                (("mask = (rng.random(x.shape) >= p) / (1 - p)",
-                 "mask = (rng.random(x.shape) < p) / p"),)),
+                 "mask = (rng.random(x.shape) < p) / p"),),
+               where="visible", says="of the units were dropped"),
         Mutant("dropout_forward", "dropout applied at test time too",
-               (("    if not train:\n        return x.copy(), None\n", ""),)),
+               (("    if not train:\n        return x.copy(), (None, x.shape)\n", ""),),
+               where="visible", says="test mode"),
         Mutant("dropout_forward", "a random number drawn even at test time",
-               (("    if not train:\n", "    rng.random()\n    if not train:\n"),)),
+               (("    if not train:\n", "    rng.random()\n    if not train:\n"),),
+               where="visible", says="must not draw random numbers"),
+        Mutant("dropout_forward", "a fixed seed inside the function",
+               (("mask = (rng.random(x.shape) >= p)",
+                 "mask = (np.random.default_rng(0).random(x.shape) >= p)"),),
+               where="hidden", says="two different generators gave the same mask"),
+        Mutant("dropout_forward", "NumPy's global random state instead of rng",
+               (("mask = (rng.random(x.shape) >= p)", "mask = (np.random.random(x.shape) >= p)"),),
+               where="hidden", says="the same rng state must give the same mask"),
         Mutant("dropout_backward", "the mask forgotten",
-               (("return dout.copy() if mask is None else dout * mask", "return dout.copy()"),)),
+               (("return dout.copy() if mask is None else dout * mask", "return dout.copy()"),),
+               where="visible", says="dx: dout through the same mask"),
+        Mutant("dropout_backward", "test mode (no mask) forgotten",
+               (("return dout.copy() if mask is None else dout * mask", "return dout * mask"),),
+               where="hidden", says="raised TypeError"),
         Mutant("early_stopping", "the lowest loss of the whole curve",
                source="def early_stopping(val_losses, patience):\n"
-                      "    return int(np.argmin(val_losses))"),
+                      "    return int(np.argmin(val_losses))",
+               where="visible", says="a new low after the patience ran out"),
         Mutant("early_stopping", "an equal loss counted as an improvement",
                (("if val_losses[epoch] < val_losses[best]:",
-                 "if val_losses[epoch] <= val_losses[best]:"),)),
+                 "if val_losses[epoch] <= val_losses[best]:"),),
+               where="hidden", says="returned a different value"),
         Mutant("early_stopping", "one epoch too much patience",
-               (("if waited == patience:", "if waited > patience:"),)),
+               (("if waited == patience:", "if waited > patience:"),),
+               where="visible", says="a new low after the patience ran out"),
+        Mutant("early_stopping", "compared with the epoch before instead of the best so far",
+               (("if val_losses[epoch] < val_losses[best]:",
+                 "if val_losses[epoch] < val_losses[epoch - 1]:"),),
+               where="hidden", says="returned a different value"),
+        Mutant("early_stopping", "the count not started again after an improvement",
+               (("best, waited = epoch, 0", "best = epoch"),),
+               where="hidden", says="returned a different value"),
         Mutant("random_shift", "np.roll wraps pixels around",
                source="def random_shift(images, max_shift, rng):\n"
                       "    out = np.empty_like(images)\n"
                       "    for k, (dy, dx) in enumerate(rng.integers(-max_shift, max_shift + 1,\n"
                       "                                              size=(len(images), 2))):\n"
                       "        out[k] = np.roll(images[k], (dy, dx), axis=(0, 1))\n"
-                      "    return out"),
+                      "    return out",
+               where="hidden", says="do pixels wrap around?"),
         Mutant("random_shift", "one offset for the whole batch",
                (("offsets = rng.integers(-max_shift, max_shift + 1, size=(n, 2))",
                  "offsets = np.repeat(rng.integers(-max_shift, max_shift + 1, size=(1, 2)),"
-                 " n, 0)"),)),
+                 " n, 0)"),),
+               where="visible", says="not all shifted by their own offsets"),
         Mutant("random_shift", "offsets up to max_shift − 1 only",
                (("rng.integers(-max_shift, max_shift + 1, size=(n, 2))",
-                 "rng.integers(-max_shift, max_shift, size=(n, 2))"),)),
+                 "rng.integers(-max_shift, max_shift, size=(n, 2))"),),
+               where="hidden", says="possible (dy, dx) offsets occurred"),
+        Mutant("random_shift", "a fixed seed inside the function",
+               (("offsets = rng.integers(", "offsets = np.random.default_rng(0).integers("),),
+               where="hidden", says="two different generators gave the same shifts"),
+        Mutant("random_shift", "square images assumed (the width taken from the height)",
+               (("slice(max(0, -dx), min(w, w - dx)), slice(max(0, dx), min(w, w + dx))",
+                 "slice(max(0, -dx), min(h, h - dx)), slice(max(0, dx), min(h, h + dx))"),),
+               where="hidden", says="raised ValueError"),
         Mutant("train_regularized", "no regularization at all",
-               (("reg=0.1", "reg=0.0"),)),
+               (("reg=0.1", "reg=0.0"),),
+               where="visible", says="validation accuracy"),
+        Mutant("train_regularized", "its own layers, the biases kept as (1, H) rows",
+               source="def train_regularized(X, y, X_val, y_val, seed=0):\n"
+                      "    rng = np.random.default_rng(seed)\n"
+                      "    W1 = rng.standard_normal((64, 128)) * np.sqrt(2 / 64)\n"
+                      "    W2 = rng.standard_normal((128, 10)) * np.sqrt(2 / 128)\n"
+                      "    b1, b2 = np.zeros((1, 128)), np.zeros((1, 10))\n"
+                      "    for _ in range(40):\n"
+                      "        order = rng.permutation(len(X))\n"
+                      "        for start in range(0, len(X), 30):\n"
+                      "            idx = order[start:start + 30]\n"
+                      "            h = np.maximum(X[idx] @ W1 + b1, 0)\n"
+                      "            s = h @ W2 + b2\n"
+                      "            p = np.exp(s - s.max(axis=1, keepdims=True))\n"
+                      "            p /= p.sum(axis=1, keepdims=True)\n"
+                      "            p[np.arange(len(idx)), y[idx]] -= 1\n"
+                      "            p /= len(idx)\n"
+                      "            dh = (p @ W2.T) * (h > 0)\n"
+                      "            W2 = W2 - 0.1 * (h.T @ p + 0.1 * W2)\n"
+                      "            b2 = b2 - 0.1 * p.sum(axis=0, keepdims=True)\n"
+                      "            W1 = W1 - 0.1 * (X[idx].T @ dh + 0.1 * W1)\n"
+                      "            b1 = b1 - 0.1 * dh.sum(axis=0, keepdims=True)\n"
+                      "    return {\"W1\": W1, \"b1\": b1, \"W2\": W2, \"b2\": b2}",
+               where="hidden", says="must have the shape"),
     ],
     "05_convnets": [
         Mutant("conv2d_forward", "a flipped kernel (convolution instead of cross-correlation)",
