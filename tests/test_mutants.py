@@ -75,3 +75,17 @@ def test_every_graded_function_has_mutants():
     for name, mutants in MUTANTS.items():
         functions = set(load_assignment(ROOT, name).graded_functions)
         assert functions <= {m.function for m in mutants}, name
+
+
+def test_every_mutant_says_where_and_why_it_is_caught():
+    vague = [f"{name}: {m.function} / {m.why}" for name, mutants in MUTANTS.items()
+             for m in mutants if m.where not in ("visible", "hidden") or not m.says]
+    assert not vague, "\n".join(vague)
+
+
+def test_every_graded_function_has_a_mistake_only_the_hidden_tests_catch():
+    """That is what hidden tests are for: a typical mistake that passes every visible check."""
+    for name, mutants in MUTANTS.items():
+        functions = set(load_assignment(ROOT, name).graded_functions)
+        hidden = {m.function for m in mutants if m.where == "hidden"}
+        assert functions <= hidden, f"{name}: {sorted(functions - hidden)}"
