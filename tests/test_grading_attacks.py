@@ -166,7 +166,7 @@ def _submissions(tmp: Path, port: int, out: Path) -> dict[str, object]:
         "else:\n" + "    " + WRONG_PREDICT.replace("\n    ", "\n        "))})
     add("write_outputs", {"perceptron_predict": (
         "import os\n"
-        f"for target in [{str(out / 'grades.csv')!r}, {str(ROOT / 'build' / 'pwned.txt')!r},"
+        f"for target in [{str(out / 'pwned.txt')!r}, {str(ROOT / 'build' / 'pwned.txt')!r},"
         f" {str(tmp / 'correct' / 'perceptron.ipynb')!r}]:\n"
         "    try:\n"
         "        os.makedirs(os.path.dirname(target), exist_ok=True)\n"
@@ -312,9 +312,11 @@ def test_other_submissions_cannot_be_read(graded):
 
 @needs_isolation
 def test_outputs_and_other_submissions_cannot_be_written(graded):
+    # (a file the grader itself never writes: grades.csv would be overwritten at the end and
+    # hide a successful write; tests/test_grading_isolation.py shows such writes succeeding
+    # without the sandbox)
     assert not (ROOT / "build" / "pwned.txt").exists()
-    text = (graded["out"] / "grades.csv").read_text()
-    assert "1000" not in text
+    assert not (graded["out"] / "pwned.txt").exists()
     assert graded["before"] == graded["after"], "grading changed the submissions folder"
 
 
