@@ -510,7 +510,7 @@ MUTANTS: dict[str, list[Mutant]] = {
         Mutant("conv2d_forward", "complex output (an array allocated as complex)",
                (("out = np.zeros((N, F, Ho, Wo))",
                  "out = np.zeros((N, F, Ho, Wo), dtype=complex)"),),
-               where="hidden", says="returned complex numbers"),
+               where="visible", says="returned complex values"),
         Mutant("conv2d_backward", "the bias gradient averaged",
                (("dout.sum(axis=(0, 2, 3))", "dout.mean(axis=(0, 2, 3))"),),
                where="visible", says="db: the sum of dout"),
