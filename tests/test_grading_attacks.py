@@ -143,9 +143,12 @@ def _submissions(tmp: Path, port: int, out: Path) -> dict[str, object]:
     add("duplicated_tests", mutate=duplicate_test)
     # --- reading what is not theirs ------------------------------------------------------------
     add("read_solutions", {"perceptron_predict": (
-        f"import glob, os\npaths = [{solution_text!r}]\n"
-        "paths += glob.glob('/work*/**/solutions/**/*.ipynb', recursive=True)\n"
-        "paths += glob.glob('/tmp/**/solutions/**/*.ipynb', recursive=True)\n"
+        f"import glob, os, itertools\n"
+        # the known path first; only if it is not there, search (lazily) where it could be
+        f"paths = itertools.chain([{solution_text!r}],\n"
+        "    glob.iglob('/work*/**/solutions/**/*.ipynb', recursive=True),\n"
+        "    glob.iglob('/tmp/**/solutions/**/*.ipynb', recursive=True))\n"
+        "src = None\n"
         "for p in paths:\n"
         "    try:\n"
         "        src = open(p).read()\n"
@@ -251,6 +254,48 @@ def graded(tmp_path_factory):
         server.close()
     by_student = {r.student: r for r in results}
     return {"results": by_student, "out": out, "seen": seen, "before": before, "after": after}
+
+
+SANDBOXED = ["correct", "read_solutions", "read_others", "write_outputs", "network"]
+
+
+@pytest.fixture(scope="module")
+def defence_off(tmp_path_factory):
+    """The attacks that only the sandbox stops, graded without it: they must then succeed (a
+    broken attack would otherwise pass its test silently)."""
+    import shutil
+
+    from nnutils.grading.sandbox import Isolation
+
+    tmp = tmp_path_factory.mktemp("attacks-off")
+    subs_dir, out = tmp / "submissions", tmp / "out"
+    subs_dir.mkdir()
+    server, seen, stop = _listener()
+    pwned = ROOT / "build" / "pwned.txt"
+    try:
+        _submissions(subs_dir, server.getsockname()[1], out)
+        for folder in subs_dir.iterdir():
+            if folder.name not in SANDBOXED:
+                shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
+        with pytest.warns(UserWarning, match="NOT FULLY ISOLATED"):
+            # (a generous limit: without a sandbox the attacks' globs walk the whole disk)
+            results = grade_all(ROOT, ASSIGNMENT, subs_dir, out, jobs=1, timeout=60,
+                                memory_mb=1024, progress=False,
+                                isolation=Isolation("none", "positive control"))
+        written = [p for p in (pwned, out / "pwned.txt") if p.exists()]
+    finally:
+        stop.set()
+        server.close()
+        pwned.unlink(missing_ok=True)
+    return {"results": {r.student: r for r in results}, "seen": seen, "written": written}
+
+
+def test_positive_control_without_the_sandbox_these_attacks_succeed(defence_off):
+    results = defence_off["results"]
+    assert passed(results["read_solutions"], "perceptron_predict")    # read the solution
+    assert passed(results["read_others"], "perceptron_predict")       # read another's notebook
+    assert len(defence_off["written"]) == 2                           # wrote the outputs
+    assert defence_off["seen"] == [b"leak"]                           # reached the network
 
 
 def passed(result, function):
