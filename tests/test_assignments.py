@@ -1,8 +1,13 @@
-"""Every assignment, discovered from solutions/: the instructor version earns full marks, the
-unmodified student version earns zero, the student version is current, and every test cell is
-built so that the grader can be trusted with it."""
+"""Every assignment, discovered from solutions/: the instructor version earns full marks with
+not a word of error (no cell error, no note, nothing on its feedback page that speaks of an
+error: a read-only cell that reads a name only a test cell defines would fail in the kernel,
+where test cells never run), answers that are right under the stated rules though unlike the
+instructor's earn full marks too, the unmodified student version earns zero, the student
+version is current, and every test cell is built so that the grader can be trusted with it."""
 
 import ast
+import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -22,6 +27,23 @@ from nnutils.grading.runner import grade_all
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = assignment_names(ROOT)
 
+# Answers that are right under the rules the notebook states, though unlike the instructor's:
+# each must earn its function's full points. {assignment: {student: {function: answer cell}}}
+CORRECT_VARIANTS = {
+    "01_perceptron": {
+        # sign(0) = +1: the OR unit scores exactly 0 on (0, 1) and (1, 0), AND on (1, 1)
+        "xor_scores_of_zero": {"xor_network": (
+            "def xor_network():\n"
+            "    W1 = np.array([[1.0, 1.0], [1.0, 1.0]])\n"
+            "    b1 = np.array([-1.0, -2.0])\n"
+            "    return W1, b1, np.array([[1.0], [-1.0]]), np.array([-1.0])\n")},
+        "xor_flat_output_weights": {"xor_network": (
+            "def xor_network():\n"
+            "    W1 = np.array([[1.0, 1.0], [1.0, 1.0]])\n"
+            "    return W1, np.array([-0.5, -1.5]), np.array([1.0, -1.0]), -1.0\n")},
+    },
+}
+
 
 def test_there_are_assignments():
     assert "01_perceptron" in ASSIGNMENTS
@@ -29,7 +51,8 @@ def test_there_are_assignments():
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded(request, tmp_path_factory):
-    """Grade the solution and the blank student version of one assignment together."""
+    """Grade the solution, the blank student version and the correct variants of one
+    assignment together."""
     name = request.param
     tmp = tmp_path_factory.mktemp(name)
     assignment = load_assignment(ROOT, name)
@@ -39,20 +62,45 @@ def graded(request, tmp_path_factory):
             folder = tmp / "subs" / student
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, folder / f"{anb.name}.ipynb")
+        for student, answers in CORRECT_VARIANTS.get(name, {}).items():
+            folder = tmp / "subs" / student
+            folder.mkdir(parents=True, exist_ok=True)
+            nb = fill_answers(anb.release, dict(solution_answers(anb.source), **answers))
+            nbformat.write(nb, folder / f"{anb.name}.ipynb")
     results = grade_all(ROOT, name, tmp / "subs", tmp / "out", jobs=2, progress=False)
-    return assignment, {r.student: r for r in results}
+    return assignment, {r.student: r for r in results}, tmp / "out"
 
 
-def test_solution_earns_full_marks(graded):
-    assignment, results = graded
-    failures = [f"{t.grade_id}: {t.message}" for nb in results["solution"].notebooks
+def test_solution_earns_full_marks_without_a_word_of_error(graded):
+    assignment, results, out = graded
+    solution = results["solution"]
+    failures = [f"{t.grade_id}: {t.message}" for nb in solution.notebooks
                 for t in nb.tests if not t.passed]
     assert not failures
-    assert results["solution"].score == assignment.max_score > 0
+    assert solution.score == assignment.max_score > 0
+    assert solution.status == "graded"
+    for nb in solution.notebooks:
+        assert nb.cell_errors == [], nb.cell_errors
+        assert nb.notes == [], nb.notes
+        assert all(not t.message for t in nb.tests), [t.message for t in nb.tests]
+    records = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    page = next(r["feedback"] for r in records if r["student"] == "solution")
+    text = (out / page).read_text(encoding="utf-8").lower()
+    # a word starting with "error" (not a function name such as rel_error)
+    assert not re.search(r"\berror", text), re.search(r".{0,200}\berror.{0,200}", text)[0]
+
+
+def test_answers_right_under_the_stated_rules_earn_full_marks(graded):
+    assignment, results, _ = graded
+    for student in CORRECT_VARIANTS.get(assignment.name, {}):
+        failures = [f"{t.grade_id}: {t.message}" for nb in results[student].notebooks
+                    for t in nb.tests if not t.passed]
+        assert not failures, student
+        assert results[student].score == assignment.max_score
 
 
 def test_blank_student_version_earns_zero(graded):
-    _, results = graded
+    _, results, _ = graded
     passed = [t.grade_id for nb in results["blank"].notebooks for t in nb.tests if t.passed]
     assert passed == [] and results["blank"].score == 0
 
